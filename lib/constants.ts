@@ -1,0 +1,118 @@
+/**
+ * Public defaults and reserved names. Every default lives here as a named
+ * constant so the README, the option resolvers and the tests agree.
+ */
+
+/**
+ * The pattern that receives plain arrpc messages: what a Python `arrpc.Client`
+ * sends. On the client, sending to it writes the payload raw, as Python does.
+ */
+export const ARRPC_DEFAULT_PATTERN = 'arrpc';
+
+/** Reserved health-check pattern, answered by the server itself. */
+export const ARRPC_PING_PATTERN = 'arrpc.ping';
+
+/** Prefix of every reserved pattern; user handlers may not register one. */
+export const ARRPC_RESERVED_PATTERN_PREFIX = 'arrpc.';
+
+/** Largest message, in bytes, a decoder accepts before closing the stream: 16 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** Deepest nesting of arrays and maps a decoder or encoder accepts. */
+export const DEFAULT_MAX_DEPTH = 100;
+
+/**
+ * Connection status a client or server pushes on its `status` stream (Nest 12).
+ * An `as const` object, not a `const enum`, so `isolatedModules` consumers can use it.
+ */
+export const ArrpcStatus = {
+  /** No connection is open (or listening) and none is being opened. */
+  Disconnected: 'disconnected',
+  /** A first connection is being opened, retries included. */
+  Connecting: 'connecting',
+  /** At least one connection is open (or the server is listening). */
+  Connected: 'connected',
+} as const;
+
+export type ArrpcStatus = (typeof ArrpcStatus)[keyof typeof ArrpcStatus];
+
+/** `meta` key carrying the caller's remaining time, in whole milliseconds as a decimal str. */
+export const ARRPC_TIMEOUT_META_KEY = 'arrpc-timeout-ms';
+
+/** Prefix of the `meta` keys only the client library writes; a dispatch hook's are dropped. */
+export const ARRPC_RESERVED_META_PREFIX = 'arrpc-';
+
+/** Host a client connects to when `host` is not given. */
+export const DEFAULT_CLIENT_HOST = '127.0.0.1';
+
+/** Connection attempts before a client gives up with `ConnectException`, as the reference. */
+export const DEFAULT_CON_MAX_RETRIES = 5;
+
+/** Back-off base in milliseconds: the client waits 1x, 2x, 3x... this between attempts. */
+export const DEFAULT_RETRY_BASE_MS = 1000;
+
+/** Connections a client keeps to one server. */
+export const DEFAULT_POOL_SIZE = 1;
+
+/** Requests a client keeps in flight on one connection: 1, which Python servers need. */
+export const DEFAULT_PIPELINE = 1;
+
+/** What a client assumes the server is: a Python arrpc process, the safe choice. */
+export const DEFAULT_PEER = 'python';
+
+// Server defaults: every ArrpcServerOptions field that has one.
+
+/** Address a server binds when `host` is not given: loopback only. Give '0.0.0.0' to serve other hosts. */
+export const DEFAULT_SERVER_HOST = '127.0.0.1';
+
+/** Port a server binds when `port` is not given: 0, a free port the OS picks (read it from `unwrap().address()`). */
+export const DEFAULT_SERVER_PORT = 0;
+
+/** Connections a server holds at once; one more is closed as soon as it arrives. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/** Milliseconds a message may take from its first byte to its last: 30 s. */
+export const DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS = 30_000;
+
+/**
+ * Milliseconds a connection with nothing to do may stay open: 0, forever. A Python client keeps
+ * one connection for its lifetime and reads a connection closed under it as a `None` answer.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 0;
+
+/** Handlers (requests and events) one connection may have running at once. */
+export const DEFAULT_MAX_CONCURRENT_PER_CONNECTION = 64;
+
+/** Milliseconds `close()` lets open connections and running handlers finish: 10 s. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+/** The server's own answer to {@link ARRPC_PING_PATTERN} while it serves. */
+export const ARRPC_PING_ANSWER = 'SERVING';
+
+/** `transportId` of `ArrpcServer`: `@MessagePattern(pattern, ARRPC_TRANSPORT_ID)` binds a handler to arrpc alone. */
+export const ARRPC_TRANSPORT_ID = Symbol.for('nestjs-arrpc');
+
+// Metrics (lib/metrics)
+
+/**
+ * The Python reference's metrics port, for parity: pass it as `metricsPort`. Not applied by
+ * itself: the standalone `/metrics` listener opens only when `metricsPort` is set.
+ */
+export const ARRPC_METRICS_PORT = 9095;
+
+/** Path of the standalone listener's and `ArrpcMetricsModule`'s endpoint. */
+export const ARRPC_METRICS_PATH = '/metrics';
+
+/**
+ * Distinct `reason` values one error (or retry) counter keeps: 100. Reasons are error messages,
+ * unbounded; past the bound a new one is recorded as {@link ARRPC_METRICS_OTHER_REASON}.
+ */
+export const DEFAULT_METRICS_MAX_ERROR_REASONS = 100;
+
+/** The `reason` written for every reason past the bound. */
+export const ARRPC_METRICS_OTHER_REASON = 'other';
+
+/** Upper bounds, in seconds, of the opt-in latency histogram's buckets: 0.5 ms to 10 s. */
+export const DEFAULT_METRICS_HISTOGRAM_BUCKETS: readonly number[] = Object.freeze([
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);

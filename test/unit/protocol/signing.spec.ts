@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ArrpcProtocolError,
+  ArrpcProtocolErrorCode,
+  MessageEncoder,
+  signMessage,
+  verifyMessage,
+} from '../../../lib/index.js';
+import { decodeMessage } from '../../../lib/index.js';
+
+const SECRET = 'arrpc-vector-secret';
+const encoder = new MessageEncoder();
+const inner = Buffer.from('81a3666f6fa3626172', 'hex');
+// The reference's bytes for {"foo": "bar"} signed with SECRET (vectors.json, case signed-map).
+const SIGNED_MAP =
+  '82aa61727270632e7369676ed94032613261383530663861316464393235666537303532643839613437343834343062353430626365366362656462353732643933353863623266303036303761a464617461c40981a3666f6fa3626172';
+
+function expectBadSignature(message: unknown, secret = SECRET) {
+  expect(() => verifyMessage(message, secret)).toThrowError(
+    expect.objectContaining({ code: ArrpcProtocolErrorCode.BadSignature }),
+  );
+}
+
+describe('signMessage', () => {
+  it('builds the reference envelope byte for byte', () => {
+    expect(signMessage(encoder, inner, SECRET).toString('hex')).toBe(SIGNED_MAP);
+  });
+});
+
+describe('verifyMessage', () => {
+  const envelope = decodeMessage(Buffer.from(SIGNED_MAP, 'hex')) as Record<string, unknown>;
+
+  it('returns the signed value', () => {
+    expect(verifyMessage(envelope, SECRET)).toEqual({ foo: 'bar' });
+  });
+
+  it('accepts the keys in either order', () => {
+    expect(verifyMessage({ data: envelope['data'], 'arrpc.sign': envelope['arrpc.sign'] }, SECRET)).toEqual({
+      foo: 'bar',
+    });
+  });
+
+  it('refuses another secret, and a tampered signature or payload', () => {
+    expectBadSignature(envelope, 'another-secret');
+    const sign = envelope['arrpc.sign'] as string;
+    expectBadSignature({ ...envelope, 'arrpc.sign': sign.toUpperCase() });
+    expectBadSignature({ ...envelope, data: Buffer.from('81a3666f6fa3626174', 'hex') });
+  });
+
+  it.each([
+    ['a plain map', { foo: 'bar' }],
+    ['a str', 'hello'],
+    ['nil', null],
+    ['an array', [1]],
+    ['a missing signature', { data: inner }],
+    ['a missing data', { 'arrpc.sign': 'a'.repeat(64) }],
+    ['a signature of the wrong length', { 'arrpc.sign': 'abc', data: inner }],
+    ['a signature that is bin', { 'arrpc.sign': Buffer.alloc(64), data: inner }],
+    ['data as str', { 'arrpc.sign': 'a'.repeat(64), data: 'abc' }],
+    ['an extra key', { 'arrpc.sign': 'a'.repeat(64), data: inner, more: 1 }],
+  ])('refuses %s', (_case, message) => {
+    expectBadSignature(message);
+  });
+
+  it('refuses signed data that is not one MessagePack value', () => {
+    for (const data of [Buffer.from('82a161', 'hex'), Buffer.from('0102', 'hex'), Buffer.from('c1', 'hex')]) {
+      const signed = decodeMessage(signMessage(encoder, data, SECRET));
+      let caught: unknown;
+      try {
+        verifyMessage(signed, SECRET);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ArrpcProtocolError);
+      expect((caught as ArrpcProtocolError).message).toMatch(/signed data is not one valid value/);
+    }
+  });
+});
