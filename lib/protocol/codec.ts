@@ -3,6 +3,7 @@ import { DEFAULT_MAX_DEPTH } from '../constants.js';
 import { type DecoderLimits, MessageDecoder } from './message-decoder.js';
 import { ArrpcProtocolError, ArrpcProtocolErrorCode } from './protocol-error.js';
 import { ArrpcTimestamp, TIMESTAMP_EXT_TYPE } from './timestamp.js';
+import { SHORT_STRING, utf8Length, utf8Write } from './utf8.js';
 
 const INITIAL_BUFFER_BYTES = 2048;
 const UINT32_LIMIT = 0x1_0000_0000;
@@ -183,6 +184,13 @@ export class MessageEncoder {
   }
 
   private writeString(value: string): void {
+    if (value.length <= SHORT_STRING) {
+      const byteLength = utf8Length(value);
+      this.writeLengthHeader(byteLength, STR_HEADS);
+      this.ensure(byteLength);
+      this.pos += utf8Write(value, this.buffer, this.pos);
+      return;
+    }
     const byteLength = Buffer.byteLength(value);
     this.writeLengthHeader(byteLength, STR_HEADS);
     this.ensure(byteLength);

@@ -2,6 +2,7 @@ import { ExtData } from '@msgpack/msgpack';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES } from '../constants.js';
 import { ArrpcProtocolError, ArrpcProtocolErrorCode, limitError } from './protocol-error.js';
 import { ArrpcTimestamp, TIMESTAMP_EXT_TYPE } from './timestamp.js';
+import { SHORT_STRING, asciiRead } from './utf8.js';
 
 /** Limits a decoder enforces while bytes arrive; every field is optional. */
 export interface DecoderLimits {
@@ -228,7 +229,10 @@ export class MessageDecoder {
   private readStr(header: number, length: number): unknown {
     const start = this.pos + header;
     if (!this.has(header + length)) return INCOMPLETE;
-    return this.took(header + length, this.buffer.toString('utf8', start, start + length));
+    const text =
+      (length <= SHORT_STRING ? asciiRead(this.buffer, start, length) : undefined) ??
+      this.buffer.toString('utf8', start, start + length);
+    return this.took(header + length, text);
   }
 
   private readBin(header: number, length: number): unknown {

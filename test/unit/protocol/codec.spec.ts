@@ -68,6 +68,21 @@ describe('MessageEncoder', () => {
     expect(hex(value)).toBe(expected);
   });
 
+  it.each([
+    ['ascii', 'plain key'],
+    ['two-byte', 'héllo'],
+    ['three-byte', '✓ done'],
+    ['astral', 'rocket 🚀 launch'],
+    ['lone high surrogate', 'a\ud800b'],
+    ['lone low surrogate', '\udc00'],
+    ['high surrogate at the end', 'end\ud83d'],
+  ])('writes a short %s string exactly as Buffer would, both ways', (_kind, value) => {
+    const expected = Buffer.from(value, 'utf8');
+    const encoded = encoder.encode(value);
+    expect(encoded.subarray(1)).toEqual(expected);
+    expect(decodeMessage(encoded)).toBe(expected.toString('utf8'));
+  });
+
   it('writes str 16 and 32 headers for long strings', () => {
     expect(hex('x'.repeat(300)).slice(0, 6)).toBe('da012c');
     expect(hex('x'.repeat(70000)).slice(0, 10)).toBe('db00011170');
