@@ -96,60 +96,14 @@ export function describeVectors(name: string, body: (vectors: VectorFile) => voi
   }
 }
 
-/** `$timestamp` / `$ext` as found in the file: their payload format is not described, and no
- *  case uses them, so they are handed over untouched for a test to recognise and decide about. */
-export class UnconvertedTag {
-  constructor(
-    readonly tag: '$timestamp' | '$ext',
-    readonly value: TaggedValue,
-  ) {}
-}
-
 /**
- * Converts a tagged value to the JS value a decoder should produce: `$bin` -> `Uint8Array`,
- * `$int` -> `bigint`, `$float` -> `number` (from Python's repr: `2.0`, `-0.0`, `inf`, `-inf`,
- * `nan`, `1e+300`), `$map` -> `Map`, `$timestamp` / `$ext` -> {@link UnconvertedTag}. Arrays and
- * other objects are converted member by member; keys such as `__proto__` stay own properties.
+ * Converts a value in the vectors' tag scheme to the JS value a decoder
+ * produces. The library's CLI reads the same scheme, so the tests use its
+ * reader rather than a second copy.
  */
-export function fromTagged(tagged: TaggedValue): unknown {
-  if (Array.isArray(tagged)) return tagged.map(fromTagged);
-  if (tagged === null || typeof tagged !== 'object') return tagged;
-  const entries = Object.entries(tagged);
-  const [tag, payload] = entries.length === 1 ? entries[0]! : [undefined, undefined];
-  switch (tag) {
-    case '$bin':
-      return Uint8Array.from(Buffer.from(payload as string, 'hex'));
-    case '$int':
-      return BigInt(payload as string);
-    case '$float':
-      return pythonFloat(payload as string);
-    case '$map':
-      return new Map((payload as [TaggedValue, TaggedValue][]).map(([k, v]) => [fromTagged(k), fromTagged(v)]));
-    case '$timestamp':
-    case '$ext':
-      return new UnconvertedTag(tag, payload);
-    default:
-      return Object.fromEntries(entries.map(([k, v]) => [k, fromTagged(v)]));
-  }
-}
+export { fromTaggedJson as fromTagged } from '../../lib/cli/tagged-json.js';
 
 /** Hex of one turn as bytes. */
 export function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
-}
-
-function pythonFloat(repr: string): number {
-  switch (repr) {
-    case 'inf':
-      return Infinity;
-    case '-inf':
-      return -Infinity;
-    case 'nan':
-      return NaN;
-    default: {
-      const value = Number(repr);
-      if (Number.isNaN(value)) throw new Error(`not a Python float repr: ${repr}`);
-      return value;
-    }
-  }
 }

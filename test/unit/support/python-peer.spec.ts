@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pythonStyleCall, PythonStyleClient } from '../../support/python-client.js';
 import { PYTHON_AUTH_ERROR, PYTHON_RECV_SIZE, startPythonPeer, type PythonPeer } from '../../support/python-peer.js';
 import { connectRaw } from '../../support/sockets.js';
-import { describeVectors, fromTagged, UnconvertedTag } from '../../support/vectors.js';
+import { describeVectors, fromTagged } from '../../support/vectors.js';
 
 // Client tests trust this peer to behave as the Python reference server, so it is held to the
 // captured exchanges byte for byte, over real sockets.
@@ -116,38 +116,5 @@ describeVectors('python peer replays the captured exchanges', ({ cases }) => {
       for (const hex of responses.slice(inTime.length)) expect((await socket.readBytes(hex.length / 2)).toString('hex')).toBe(hex);
     }
     socket.destroy();
-  });
-});
-
-describe('fromTagged', () => {
-  it.each([
-    ['$bin', { $bin: '0001ff' }, Uint8Array.from([0, 1, 255])],
-    ['$int', { $int: '-9223372036854775808' }, -9223372036854775808n],
-    ['$float 2.0', { $float: '2.0' }, 2],
-    ['$float 1e+300', { $float: '1e+300' }, 1e300],
-    ['$float inf', { $float: 'inf' }, Infinity],
-    ['$float -inf', { $float: '-inf' }, -Infinity],
-    ['$float nan', { $float: 'nan' }, NaN],
-    ['$map', { $map: [[1, { $bin: '79' }], ['k', 'v']] }, new Map<unknown, unknown>([[1, Uint8Array.from([0x79])], ['k', 'v']])],
-    ['$timestamp', { $timestamp: { seconds: 1 } }, new UnconvertedTag('$timestamp', { seconds: 1 })],
-    ['$ext', { $ext: { type: 5, hex: '00' } }, new UnconvertedTag('$ext', { type: 5, hex: '00' })],
-    ['nested plain JSON', { a: [1, 'x', null, true, { b: { $int: '18446744073709551615' } }] }, { a: [1, 'x', null, true, { b: 18446744073709551615n }] }],
-  ])('%s', (_name, tagged, expected) => {
-    expect(fromTagged(tagged)).toEqual(expected);
-  });
-
-  it('keeps -0.0 negative', () => {
-    expect(Object.is(fromTagged({ $float: '-0.0' }), -0)).toBe(true);
-  });
-
-  it('treats an object with a tag key among others as a plain object, and __proto__ as an own key', () => {
-    expect(fromTagged({ $bin: '00', other: 1 })).toEqual({ $bin: '00', other: 1 });
-    const converted = fromTagged(JSON.parse('{"__proto__": {"$int": "1"}}')) as object;
-    expect(Object.getPrototypeOf(converted)).toBe(Object.prototype);
-    expect(Object.getOwnPropertyDescriptor(converted, '__proto__')?.value).toBe(1n);
-  });
-
-  it('gives Uint8Array, not Buffer, so it compares equal to decoded bin', () => {
-    expect(Object.getPrototypeOf(fromTagged({ $bin: '00' }))).toBe(Uint8Array.prototype);
   });
 });
