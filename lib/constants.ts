@@ -116,3 +116,6 @@ export const ARRPC_METRICS_OTHER_REASON = 'other';
 export const DEFAULT_METRICS_HISTOGRAM_BUCKETS: readonly number[] = Object.freeze([
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
+
+/** Injection token of the prom-client `Registry` that `ArrpcMetricsModule` serves. */
+export const ARRPC_METRICS_REGISTRY = Symbol.for('nestjs-arrpc:metrics-registry');

@@ -31,3 +31,34 @@ export {
   type EnvelopePattern,
   type RemoteError,
 } from './protocol/index.js';
+
+// Metrics
+export {
+  ARRPC_METRICS_OTHER_REASON,
+  ARRPC_METRICS_PATH,
+  ARRPC_METRICS_PORT,
+  ARRPC_METRICS_REGISTRY,
+  DEFAULT_METRICS_HISTOGRAM_BUCKETS,
+  DEFAULT_METRICS_MAX_ERROR_REASONS,
+} from './constants.js';
+export {
+  ARRPC_METRIC_NAMES,
+  ArrpcMetricsModule,
+  NOOP_CLIENT_ENDPOINT_METRICS,
+  NOOP_CLIENT_METRICS_RECORDER,
+  NOOP_SERVER_CONNECTION_METRICS,
+  NOOP_SERVER_METRICS_RECORDER,
+  createClientMetricsRecorder,
+  createServerMetricsRecorder,
+  openMetricsServer,
+  type ArrpcMetricName,
+  type ArrpcMetricsHistogramOptions,
+  type ArrpcMetricsModuleOptions,
+  type ArrpcMetricsOptions,
+  type ClientEndpointMetrics,
+  type ClientMetricsRecorder,
+  type MetricsServerHandle,
+  type MetricsServerOptions,
+  type ServerConnectionMetrics,
+  type ServerMetricsRecorder,
+} from './metrics/index.js';

@@ -1,0 +1,79 @@
+import { Controller, Get, Module, Res, type DynamicModule, type Type } from '@nestjs/common';
+import { PrometheusController, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register, type Registry } from 'prom-client';
+import { ARRPC_METRICS_PATH, ARRPC_METRICS_REGISTRY } from '../constants.js';
+
+/** Options of {@link ArrpcMetricsModule.forRoot}. */
+export interface ArrpcMetricsModuleOptions {
+  /**
+   * The registry served. Defaults to prom-client's global `register`, which is also where
+   * `ArrpcServer` and `ArrpcClient` record by default: give both the same one if you change it.
+   */
+  readonly registry?: Registry;
+  /** Route of the endpoint. Defaults to `ARRPC_METRICS_PATH` (`/metrics`). */
+  readonly path?: string;
+  /**
+   * Collect prom-client's default process metrics into the registry, as `PrometheusModule` does
+   * (once per registry: a registry that has them already is left as it is). Defaults to `true`.
+   */
+  readonly defaultMetrics?: boolean;
+  /** Make the `ARRPC_METRICS_REGISTRY` provider visible to every module. Defaults to `false`. */
+  readonly isGlobal?: boolean;
+}
+
+/** One of the metrics prom-client's `collectDefaultMetrics` registers. */
+const DEFAULT_METRICS_PROBE = 'process_cpu_user_seconds_total';
+
+/** What Express and Fastify responses both have. */
+interface HeaderSetter {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * The Nest module of the arrpc metrics in a hybrid app: it registers `@willsoto/nestjs-prometheus`'s
+ * `PrometheusModule`, whose `/metrics` endpoint then serves the registry the arrpc servers and
+ * clients record into, and provides that registry under `ARRPC_METRICS_REGISTRY`.
+ *
+ * An app that already imports `PrometheusModule` with its defaults does not need this module:
+ * both use prom-client's global registry, so its `/metrics` shows the arrpc metrics already.
+ *
+ * No `forRootAsync`: Nest reads a route's path when the module is defined, and the registry is an
+ * object built in code, so there is nothing to wait for.
+ */
+@Module({})
+export class ArrpcMetricsModule {
+  static forRoot(options: ArrpcMetricsModuleOptions = {}): DynamicModule {
+    const registry = options.registry ?? register;
+    // prom-client throws when default metrics are collected twice into one registry, as a second
+    // app in the same process (a test suite, say) would do.
+    const collect = (options.defaultMetrics ?? true) && registry.getSingleMetric(DEFAULT_METRICS_PROBE) === undefined;
+    const prometheus = PrometheusModule.register({
+      path: options.path ?? ARRPC_METRICS_PATH,
+      controller: createMetricsController(registry),
+      defaultMetrics: { enabled: collect, config: { register: registry } },
+    });
+    return {
+      module: ArrpcMetricsModule,
+      global: options.isGlobal ?? false,
+      imports: [prometheus],
+      providers: [{ provide: ARRPC_METRICS_REGISTRY, useValue: registry }],
+      exports: [ARRPC_METRICS_REGISTRY],
+    };
+  }
+}
+
+/**
+ * `PrometheusController` serves the global registry only; this one serves `registry`. A class per
+ * call, because `PrometheusModule` writes the route path onto the controller class itself.
+ */
+function createMetricsController(registry: Registry): Type<PrometheusController> {
+  @Controller()
+  class ArrpcMetricsController extends PrometheusController {
+    @Get()
+    override async index(@Res({ passthrough: true }) response: HeaderSetter): Promise<string> {
+      response.header('Content-Type', registry.contentType);
+      return registry.metrics();
+    }
+  }
+  return ArrpcMetricsController;
+}
