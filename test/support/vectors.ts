@@ -97,6 +97,16 @@ export function describeVectors(name: string, body: (vectors: VectorFile) => voi
 }
 
 /**
+ * `it(name, body)` for a test that reads other files of ../shared/arrpc-wire
+ * (the reference metrics): skipped with {@link VECTORS_MISSING_MESSAGE} when
+ * the folder is missing on a developer machine, failing under `CI=true`.
+ */
+export function itWithWire(name: string, body: () => unknown): void {
+  if (existsSync(WIRE_DIR) || process.env['CI'] === 'true') it(name, body);
+  else it.skip(`${name} (${VECTORS_MISSING_MESSAGE})`, () => {});
+}
+
+/**
  * Converts a value in the vectors' tag scheme to the JS value a decoder
  * produces. The library's CLI reads the same scheme, so the tests use its
  * reader rather than a second copy.

@@ -10,7 +10,8 @@ import {
   createServerMetricsRecorder,
   type ArrpcMetricsModuleOptions,
 } from '../../../lib/index.js';
-import { familyShape, parseExposition, referenceFamilies, sampleValue } from '../../unit/metrics/exposition.js';
+import { familyShape, parseExposition, referenceFamilies, sampleValue } from '../../support/exposition.js';
+import { itWithWire } from '../../support/vectors.js';
 
 const apps: INestApplication[] = [];
 
@@ -34,7 +35,7 @@ describe('ArrpcMetricsModule in a Nest HTTP app', () => {
     beforeEach(() => register.clear());
     afterEach(() => register.clear());
 
-    it('serves what the recorders write at /metrics, in the reference’s shape', async () => {
+    itWithWire('serves what the recorders write at /metrics, in the reference’s shape', async () => {
       const server = createServerMetricsRecorder().forConnection('::ffff:127.0.0.1', false);
       const client = createClientMetricsRecorder().forEndpoint('127.0.0.1:36333', true, false);
       server.request('handler', 'arrpc', true, 0.004, 95);

@@ -7,7 +7,8 @@ import {
   openMetricsServer,
   type MetricsServerHandle,
 } from '../../../lib/index.js';
-import { familyShape, parseExposition, referenceFamilies, sampleValue } from '../../unit/metrics/exposition.js';
+import { familyShape, parseExposition, referenceFamilies, sampleValue } from '../../support/exposition.js';
+import { itWithWire } from '../../support/vectors.js';
 
 const HOST = '127.0.0.1';
 const opened: MetricsServerHandle[] = [];
@@ -27,7 +28,7 @@ afterEach(async () => {
 });
 
 describe('standalone /metrics listener', () => {
-  it('serves the registry over HTTP on a picked port, in the reference’s shape', async () => {
+  itWithWire('serves the registry over HTTP on a picked port, in the reference’s shape', async () => {
     const registry = new Registry();
     const server = createServerMetricsRecorder({ registry }).forConnection('127.0.0.1', false);
     const client = createClientMetricsRecorder({ registry }).forEndpoint(`${HOST}:36333`, true, false);

@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ARRPC_METRIC_NAMES, createClientMetricsRecorder } from '../../../lib/index.js';
-import { familyShape, parseExposition, referenceFamilies, sampleValue } from './exposition.js';
+import { familyShape, parseExposition, referenceFamilies, sampleValue } from '../../support/exposition.js';
+import { itWithWire } from '../../support/vectors.js';
 import { EXPECTED_HOSTNAME, EXPECTED_NAMESPACE } from './host.js';
 
 async function scrape(registry: Registry) {
@@ -9,7 +10,7 @@ async function scrape(registry: Registry) {
 }
 
 describe('client recorder', () => {
-  it('writes the reference families: names, types, HELP, sample names and label names, in order', async () => {
+  itWithWire('writes the reference families: names, types, HELP, sample names and label names, in order', async () => {
     const registry = new Registry();
     const endpoint = createClientMetricsRecorder({ registry }).forEndpoint('127.0.0.1:36333', true, false);
     endpoint.request('arrpc', 0.001, 95);

@@ -9,7 +9,7 @@ import {
   createClientMetricsRecorder,
   createServerMetricsRecorder,
 } from '../../../lib/index.js';
-import { parseExposition, sampleValue } from './exposition.js';
+import { parseExposition, sampleValue } from '../../support/exposition.js';
 
 async function scrape(registry: Registry) {
   return parseExposition(await registry.metrics());

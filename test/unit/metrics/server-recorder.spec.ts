@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ARRPC_METRIC_NAMES, DEFAULT_METRICS_HISTOGRAM_BUCKETS, createServerMetricsRecorder } from '../../../lib/index.js';
-import { familyShape, parseExposition, referenceFamilies, sampleValue } from './exposition.js';
+import { familyShape, parseExposition, referenceFamilies, sampleValue } from '../../support/exposition.js';
+import { itWithWire } from '../../support/vectors.js';
 import { EXPECTED_HOSTNAME, EXPECTED_NAMESPACE } from './host.js';
 
 async function scrape(registry: Registry) {
@@ -9,7 +10,7 @@ async function scrape(registry: Registry) {
 }
 
 describe('server recorder', () => {
-  it('writes the reference families: names, types, HELP, sample names and label names, in order', async () => {
+  itWithWire('writes the reference families: names, types, HELP, sample names and label names, in order', async () => {
     const registry = new Registry();
     const connection = createServerMetricsRecorder({ registry }).forConnection('127.0.0.1', false);
     connection.request('handler', 'arrpc', true, 0.001, 95);

@@ -1,7 +1,7 @@
 import { Registry, Summary } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { SumCountSummary } from '../../../lib/metrics/sum-count-summary.js';
-import { parseExposition, sampleValue } from './exposition.js';
+import { parseExposition, sampleValue } from '../../support/exposition.js';
 
 function summary(registry = new Registry()) {
   return new SumCountSummary({ name: 'test_seconds', help: 'Test', labelNames: ['a', 'b'], registers: [registry] });

@@ -2,7 +2,7 @@
 // (../shared/arrpc-wire/metrics-*.txt, read in place).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { WIRE_DIR } from '../../support/vectors.js';
+import { WIRE_DIR } from './vectors.js';
 
 export interface Sample {
   readonly name: string;
