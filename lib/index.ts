@@ -62,3 +62,32 @@ export {
   type ServerConnectionMetrics,
   type ServerMetricsRecorder,
 } from './metrics/index.js';
+
+// Server
+export {
+  ARRPC_PING_ANSWER,
+  ARRPC_TRANSPORT_ID,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_SERVER_HOST,
+  DEFAULT_SERVER_PORT,
+} from './constants.js';
+export {
+  resolveServerOptions,
+  type ArrpcPatternResolver,
+  type ArrpcResolvedPattern,
+  type ArrpcServerOptions,
+  type ResolvedServerOptions,
+} from './options/index.js';
+export {
+  ArrpcContext,
+  ArrpcServer,
+  ArrpcServerEvent,
+  ArrpcServerStatus,
+  type ArrpcConnectionInfo,
+  type ArrpcContextArgs,
+  type ArrpcServerEvents,
+} from './server/index.js';

@@ -1,0 +1,199 @@
+import { readFile } from 'node:fs/promises';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { Logger } from '@nestjs/common';
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
+import { ARRPC_RESERVED_PATTERN_PREFIX, ARRPC_TRANSPORT_ID } from '../constants.js';
+import { type ArrpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from '../options/server-options.js';
+import { ConnectionHandler } from './connection-handler.js';
+import { MessageRouter } from './message-router.js';
+import { ArrpcServerStatus, type ArrpcServerEvents } from './server-events.js';
+
+type Listener = (...args: any[]) => void;
+
+/** Nest's own wording when the server is asked for before `listen`. */
+const NOT_LISTENING = 'Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.';
+
+/**
+ * arrpc as a Nest microservice transport: a Python `arrpc.Client` talks to
+ * it as to a Python `arrpc.Server`, and this project's `ArrpcClient` reaches
+ * any `@MessagePattern` / `@EventPattern` through the envelope of PROTOCOL.md.
+ *
+ * ```ts
+ * const app = await NestFactory.createMicroservice(AppModule, {
+ *   strategy: new ArrpcServer({ port: 8080, authSecret: process.env.ARRPC_SECRET }),
+ * });
+ * await app.listen();
+ * ```
+ */
+export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> implements CustomTransportStrategy {
+  override transportId = ARRPC_TRANSPORT_ID;
+  protected override readonly logger = new Logger(ArrpcServer.name);
+  private readonly options: ResolvedServerOptions;
+  private readonly router: MessageRouter;
+  private readonly connections = new Set<ConnectionHandler>();
+  private pendingListeners: [string, Listener][] = [];
+  private server: net.Server | undefined;
+  private draining = false;
+  private closing: Promise<void> | undefined;
+  /** Called when the last connection is gone while draining. */
+  private onDrained: (() => void) | undefined;
+
+  /** Checks the options at once; a bad one throws a `TypeError` naming it. */
+  constructor(options: ArrpcServerOptions = {}) {
+    super();
+    this.options = resolveServerOptions(options);
+    this.router = new MessageRouter(
+      {
+        handlers: this.messageHandlers,
+        isDraining: () => this.draining,
+        handleRequest: (context, produce, respond) => this.handleRequest(context, produce, respond),
+        handleEvent: (route, packet, context) => this.handleEvent(route, packet, context),
+        normalizePattern: (pattern) => this.normalizePattern(pattern),
+        patternAsString: (pattern) => this.getPatternAsString(pattern),
+        toObservable: (result) => this.transformToObservable(result),
+      },
+      this.options,
+      this.logger,
+    );
+  }
+
+  /**
+   * Binds `host:port` (reading the TLS files first), then calls `callback()`;
+   * calls `callback(error)` instead when a handler uses a reserved `arrpc.*`
+   * pattern, a file cannot be read, or the address cannot be bound.
+   */
+  listen(callback: (error?: unknown) => void): void {
+    this.start().then(
+      () => callback(),
+      (error: unknown) => {
+        this._status$.next(ArrpcServerStatus.Disconnected);
+        callback(error);
+      },
+    );
+  }
+
+  /**
+   * Drains, then resolves (PROTOCOL.md "Closing a server"): stops listening;
+   * requests already received are answered; envelopes arriving later are
+   * answered `UnavailableException` without a handler, plain messages are
+   * served; once every peer has closed and every handler finished, or at
+   * `drainTimeoutMs`, running handlers are aborted and the sockets closed.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  /** Registers a `net`/`tls` server listener; one registered before `listen` is kept for it. */
+  on<EventKey extends keyof ArrpcServerEvents = keyof ArrpcServerEvents, EventCallback extends ArrpcServerEvents[EventKey] = ArrpcServerEvents[EventKey]>(
+    event: EventKey,
+    callback: EventCallback,
+  ): void {
+    if (this.server) this.server.on(event, callback as Listener);
+    else this.pendingListeners.push([event, callback as Listener]);
+  }
+
+  /** The `net.Server` (or `tls.Server`); throws before `listen`, as Nest's TCP server does. */
+  unwrap<T = net.Server>(): T {
+    if (!this.server) throw new Error(NOT_LISTENING);
+    return this.server as T;
+  }
+
+  /** Looks a route this server computed up directly, sparing the base class's `JSON.parse` per event. */
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
+  }
+
+  private async start(): Promise<void> {
+    this.refuseReservedPatterns();
+    const server = await this.createServer();
+    if (this.closing) throw new Error('ArrpcServer was closed before it listened');
+    this.server = server;
+    if (this.options.maxConnections > 0) server.maxConnections = this.options.maxConnections;
+    for (const [event, callback] of this.pendingListeners) server.on(event, callback);
+    this.pendingListeners = [];
+    server.on('drop', (data) => {
+      if (this.options.debug) this.logger.debug(`refused ${data?.remoteAddress}: ${server.maxConnections} connections open`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (error) => this.logger.error(`server error: ${error.message}`, error.stack));
+    this._status$.next(ArrpcServerStatus.Connected);
+    if (this.options.debug) this.logger.debug(`listening on ${describeAddress(server.address())}`);
+  }
+
+  /** Every `arrpc.*` pattern is the server's own (`arrpc.ping` and those to come). */
+  private refuseReservedPatterns(): void {
+    for (const route of this.messageHandlers.keys()) {
+      if (route.startsWith(ARRPC_RESERVED_PATTERN_PREFIX)) {
+        throw new Error(`ArrpcServer: the pattern "${route}" is reserved (every "${ARRPC_RESERVED_PATTERN_PREFIX}*" pattern is); register the handler under another one`);
+      }
+    }
+  }
+
+  private async createServer(): Promise<net.Server> {
+    const accept = (socket: net.Socket): void => this.accept(socket);
+    // allowHalfOpen: a peer that ends its side after writing still gets its answers.
+    const socketOptions = { allowHalfOpen: true, noDelay: true };
+    if (!this.options.useTls) return net.createServer(socketOptions, accept);
+    const server = tls.createServer({ ...this.options.tls, ...(await this.readCertificateFiles()), ...socketOptions }, accept);
+    server.on('tlsClientError', (error) => {
+      if (this.options.debug) this.logger.debug(`TLS handshake failed: ${error.message}`);
+    });
+    return server;
+  }
+
+  private async readCertificateFiles(): Promise<tls.TlsOptions> {
+    const { tlsCertFile, tlsKeyFile } = this.options;
+    if (tlsCertFile === undefined || tlsKeyFile === undefined) return {};
+    const [cert, key] = await Promise.all([readFile(tlsCertFile), readFile(tlsKeyFile)]);
+    return { cert, key };
+  }
+
+  private accept(socket: net.Socket): void {
+    const connection = new ConnectionHandler(socket, this.options.useTls, this.router, this.options, this.logger, (done) =>
+      this.forget(done),
+    );
+    this.connections.add(connection);
+  }
+
+  private forget(connection: ConnectionHandler): void {
+    this.connections.delete(connection);
+    if (this.connections.size === 0) this.onDrained?.();
+  }
+
+  private async drain(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.draining = true;
+    this._status$.next(ArrpcServerStatus.Draining);
+    server.close();
+    if (this.connections.size > 0) await this.drainedOrDeadline();
+    for (const connection of this.connections) connection.terminate();
+    this.connections.clear();
+    this._status$.next(ArrpcServerStatus.Disconnected);
+  }
+
+  private drainedOrDeadline(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn(`drain deadline (${this.options.drainTimeoutMs} ms): closing ${this.connections.size} connection(s)`);
+        resolve();
+      }, this.options.drainTimeoutMs);
+      this.onDrained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function describeAddress(address: net.AddressInfo | string | null): string {
+  return address !== null && typeof address === 'object' ? `${address.address}:${address.port}` : String(address);
+}

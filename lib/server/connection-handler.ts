@@ -1,0 +1,250 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '@nestjs/common';
+import type { ResolvedServerOptions } from '../options/server-options.js';
+import {
+  MessageDecoder,
+  MessageEncoder,
+  widenForPythonReader,
+  type MessageHandler,
+} from '../protocol/index.js';
+import { FixedAnswer, invalidMessageAnswer } from './answers.js';
+import type { ArrpcConnectionInfo } from './arrpc.context.js';
+import type { HandlerRun, MessageDispatcher } from './dispatch.js';
+import { OneShotTimer } from './one-shot-timer.js';
+import { closedReason } from './request-scope.js';
+
+/** One answer's place in the connection's FIFO: filled when the answer is known. */
+interface Slot {
+  bytes: Buffer | undefined;
+  run: HandlerRun | undefined;
+}
+
+/** After the server ends its side, a peer that never closes its own is dropped this much later. */
+const LINGER_MS = 5000;
+
+/**
+ * Serves one socket: decodes messages as bytes arrive, runs up to
+ * `maxConcurrentPerConnection` handlers at once, and writes the answers in
+ * the order the messages came, whatever order the handlers finish in. It
+ * stops reading while that many answers are pending or the socket's write
+ * buffer is full, and starts no handler while the write buffer is full, so a
+ * peer that never reads its answers costs bounded memory: the messages of one
+ * read, `maxConcurrentPerConnection` answers, and the socket's buffer.
+ */
+export class ConnectionHandler implements ArrpcConnectionInfo {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** `host:port`, for logs. */
+  readonly peer: string;
+  private readonly decoder: MessageDecoder;
+  private readonly encoder: MessageEncoder;
+  private readonly slots: Slot[] = [];
+  private readonly waiting: Slot[] = [];
+  private readonly running = new Set<HandlerRun>();
+  private paused = false;
+  private closeReason: string | undefined;
+  private closed = false;
+  /** Runs while a message has started and not finished arriving. */
+  private readonly incompleteTimer = new OneShotTimer();
+  /** Runs while there is nothing to read, run or write. */
+  private readonly idleTimer = new OneShotTimer();
+  /** Runs after the server ended its side, until the peer ends its own. */
+  private readonly lingerTimer = new OneShotTimer();
+
+  constructor(
+    private readonly socket: Socket,
+    readonly tls: boolean,
+    private readonly dispatcher: MessageDispatcher,
+    private readonly options: ResolvedServerOptions,
+    private readonly logger: Logger,
+    private readonly onFinished: (connection: ConnectionHandler) => void,
+  ) {
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    this.peer = `${this.remoteAddress}:${this.remotePort}`;
+    this.decoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth });
+    this.encoder = new MessageEncoder({ maxDepth: options.maxDepth });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.closeAfterAnswers('the peer ended the connection'));
+    socket.on('drain', () => {
+      this.startWaiting();
+      this.updateFlow();
+    });
+    socket.on('error', (error) => this.debug(`socket error: ${error.message}`));
+    socket.on('close', () => this.onClose());
+    this.debug('connected');
+    this.armIdle();
+  }
+
+  /** Drain deadline: aborts running handlers, logs them, and drops the socket. */
+  terminate(): void {
+    for (const run of this.running) {
+      this.logger.warn(`handler for "${run.label}" from ${this.peer} still running at the drain deadline: aborted`);
+      run.scope.abort(closedReason('the server closed at its drain deadline'));
+    }
+    this.socket.destroy();
+  }
+
+  /** Logs through Nest's Logger when `debug` is on. */
+  debug(message: string): void {
+    if (this.options.debug) this.logger.debug(`${this.peer} ${message}`);
+  }
+
+  private onData(chunk: Buffer): void {
+    // After a breach the rest of the stream is out of step: read it only to see the peer's FIN.
+    if (this.closeReason !== undefined) return;
+    this.idleTimer.clear();
+    try {
+      this.decoder.write(chunk, this.onMessage);
+    } catch (error) {
+      this.closeAfterAnswers(`protocol breach: ${(error as Error).message}`);
+    }
+    this.startWaiting();
+    this.flush();
+    this.armIncomplete();
+  }
+
+  private readonly onMessage: MessageHandler = (value, byteLength, refusal) => {
+    const slot: Slot = { bytes: undefined, run: undefined };
+    this.slots.push(slot);
+    const dispatch = refusal
+      ? { answer: invalidMessageAnswer(refusal.message) }
+      : this.dispatcher.dispatch(value, byteLength, this);
+    if (dispatch.run === undefined) return this.fill(slot, dispatch.answer);
+    slot.run = dispatch.run;
+    this.waiting.push(slot);
+  };
+
+  /** Starts waiting handlers while there is room, and none while the peer leaves its answers unread. */
+  private startWaiting(): void {
+    const max = this.options.maxConcurrentPerConnection;
+    while (this.waiting.length > 0 && this.running.size < max && !this.socket.writableNeedDrain) {
+      this.start(this.waiting.shift()!);
+    }
+  }
+
+  private start(slot: Slot): void {
+    const run = slot.run!;
+    let replied = false;
+    const reply = (answer: unknown): void => {
+      if (replied) return;
+      replied = true;
+      this.fill(slot, answer);
+      this.flush();
+    };
+    this.running.add(run);
+    run
+      .start(reply)
+      .catch((error: unknown) => {
+        this.logger.error(`handler for "${run.label}" failed`, (error as Error)?.stack);
+      })
+      .finally(() => {
+        reply(FixedAnswer.internal); // only if the run settled without replying
+        run.scope.end();
+        this.running.delete(run);
+        this.startWaiting();
+        this.flush();
+        this.checkFinished();
+      });
+  }
+
+  /** Encodes an answer into its slot; the encoder is reused, the bytes are a copy. */
+  private fill(slot: Slot, answer: unknown): void {
+    try {
+      slot.bytes = widenForPythonReader(this.encoder.encode(answer));
+    } catch (error) {
+      this.logger.error(`an answer to ${this.peer} has no MessagePack form: ${(error as Error).message}`);
+      slot.bytes = widenForPythonReader(this.encoder.encode(FixedAnswer.internal));
+    }
+  }
+
+  /** Writes every answer at the head of the FIFO that is ready, corked into one write when several are. */
+  private flush(): void {
+    if (this.closed || this.socket.destroyed) return;
+    const slots = this.slots;
+    const several = slots.length > 1 && slots[1]!.bytes !== undefined;
+    if (several) this.socket.cork();
+    while (slots.length > 0 && slots[0]!.bytes !== undefined) {
+      const bytes = slots.shift()!.bytes!;
+      this.socket.write(bytes);
+      if (this.options.debug) this.debug(`answered (${bytes.length} bytes)`);
+    }
+    if (several) this.socket.uncork();
+    this.updateFlow();
+    if (slots.length === 0) this.whenAnswered();
+  }
+
+  /** Pauses reading while answers back up (unwritten or unread by the peer), resumes after. */
+  private updateFlow(): void {
+    if (this.closeReason !== undefined || this.closed) return;
+    const busy = this.socket.writableNeedDrain || this.slots.length >= this.options.maxConcurrentPerConnection;
+    if (busy === this.paused) return;
+    this.paused = busy;
+    if (busy) {
+      this.socket.pause();
+      // A message stalled by our pause is not the peer's slowness.
+      this.incompleteTimer.clear();
+    } else {
+      this.socket.resume();
+      this.armIncomplete();
+    }
+  }
+
+  /** Every answer is written: finish a pending close, or start counting idle time. */
+  private whenAnswered(): void {
+    if (this.closeReason !== undefined) {
+      if (!this.socket.writableEnded) this.endSocket();
+    } else {
+      this.armIdle();
+    }
+  }
+
+  /** Stops taking messages; the ones already complete are still answered, then the server ends its side. */
+  private closeAfterAnswers(reason: string): void {
+    if (this.closeReason !== undefined || this.closed) return;
+    this.closeReason = reason;
+    this.incompleteTimer.clear();
+    this.idleTimer.clear();
+    if (this.paused) this.socket.resume();
+    if (this.slots.length === 0) this.endSocket();
+  }
+
+  private endSocket(): void {
+    this.debug(`closing: ${this.closeReason}`);
+    this.socket.end();
+    this.lingerTimer.arm(LINGER_MS, () => this.socket.destroy(), true);
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.incompleteTimer.clear();
+    this.idleTimer.clear();
+    this.lingerTimer.clear();
+    for (const run of this.running) run.scope.abort(closedReason('the connection closed'));
+    // Nobody is left to read these answers: waiting handlers never start.
+    this.waiting.length = 0;
+    this.slots.length = 0;
+    this.debug(`closed${this.closeReason === undefined ? '' : ` (${this.closeReason})`}`);
+    this.checkFinished();
+  }
+
+  private checkFinished(): void {
+    if (this.closed && this.running.size === 0) this.onFinished(this);
+  }
+
+  private armIncomplete(): void {
+    const limit = this.options.incompleteMessageTimeoutMs;
+    if (!this.decoder.hasPartialMessage) return this.incompleteTimer.clear();
+    if (limit === 0 || this.paused || this.closeReason !== undefined) return;
+    this.incompleteTimer.arm(limit, () => {
+      this.decoder.reset();
+      this.closeAfterAnswers(`message incomplete after ${limit} ms`);
+    });
+  }
+
+  private armIdle(): void {
+    const limit = this.options.idleTimeoutMs;
+    if (limit === 0 || this.slots.length > 0 || this.running.size > 0 || this.decoder.hasPartialMessage) return;
+    this.idleTimer.arm(limit, () => this.closeAfterAnswers(`idle for ${limit} ms`));
+  }
+}

@@ -1,0 +1,184 @@
+import type { Logger } from '@nestjs/common';
+import type { BaseRpcContext, MessageHandler, MsPattern, ReadPacket, WritePacket } from '@nestjs/microservices';
+import { type Observable, throwError } from 'rxjs';
+import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
+import type { ResolvedServerOptions } from '../options/server-options.js';
+import { readEnvelope, verifyMessage, type DecoderLimits, type Envelope } from '../protocol/index.js';
+import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
+import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
+import type { ConnectionHandler } from './connection-handler.js';
+import type { Dispatch, HandlerRun, MessageDispatcher } from './dispatch.js';
+import { RequestScope } from './request-scope.js';
+
+/** The parts of Nest's `Server` the router uses; `ArrpcServer` lends its own. */
+export interface NestServerBridge {
+  readonly handlers: ReadonlyMap<string, MessageHandler>;
+  readonly isDraining: () => boolean;
+  handleRequest(context: BaseRpcContext, produce: () => Promise<Observable<unknown>>, respond: (packet: WritePacket) => void): unknown;
+  handleEvent(route: string, packet: ReadPacket, context: BaseRpcContext): Promise<unknown>;
+  normalizePattern(pattern: MsPattern): string;
+  patternAsString(pattern: unknown): string;
+  toObservable(result: unknown): Observable<unknown>;
+}
+
+/** A whole `arrpc-timeout-ms`: decimal digits, at most 15 so the number stays exact. */
+const TIMEOUT_MS_TEXT = /^\d{1,15}$/;
+
+/**
+ * Decides what each message gets (PROTOCOL.md part 2): the signature is
+ * checked first, then the envelope read; plain messages go to the default
+ * pattern (or `resolvePattern`'s), envelopes to their pattern's handler,
+ * `arrpc.ping` to the server itself. While draining, envelopes are refused
+ * with `UnavailableException` and plain messages are still served.
+ */
+export class MessageRouter implements MessageDispatcher {
+  /** The signed `data` is decoded under the same limits as the message around it. */
+  private readonly limits: DecoderLimits;
+  private readonly logUnexpected = (error: unknown): void => {
+    this.logger.error(`answered Internal server error for: ${String((error as Error)?.message ?? error)}`, (error as Error)?.stack);
+  };
+
+  constructor(
+    private readonly nest: NestServerBridge,
+    private readonly options: ResolvedServerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.limits = { maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth };
+  }
+
+  dispatch(message: unknown, byteLength: number, connection: ConnectionHandler): Dispatch {
+    let value = message;
+    const signed = this.options.authSecret !== undefined;
+    if (signed) {
+      try {
+        value = verifyMessage(message, this.options.authSecret!, this.limits);
+      } catch (error) {
+        connection.debug(`refused (${byteLength} bytes): ${(error as Error).message}`);
+        return { answer: FixedAnswer.auth };
+      }
+    }
+    let envelope: Envelope | undefined;
+    try {
+      envelope = readEnvelope(value);
+    } catch (error) {
+      connection.debug(`refused (${byteLength} bytes): ${(error as Error).message}`);
+      return { answer: invalidMessageAnswer((error as Error).message) };
+    }
+    if (envelope === undefined) return this.plain(value, byteLength, connection, signed);
+    const pattern = this.nest.patternAsString(envelope.pattern);
+    if (this.options.debug) connection.debug(`${envelope.kind} "${pattern}" (${byteLength} bytes)`);
+    if (envelope.metaIgnored) connection.debug('meta is not a map of str to str: ignored');
+    if (this.nest.isDraining()) return { answer: FixedAnswer.draining };
+    if (envelope.kind === 'event') return this.event(envelope, pattern, connection, signed);
+    if (envelope.pattern === ARRPC_PING_PATTERN) return { answer: ARRPC_PING_ANSWER };
+    const handler = this.nest.handlers.get(this.nest.normalizePattern(envelope.pattern as MsPattern));
+    if (handler === undefined) return this.noHandler(pattern, connection);
+    const scope = new RequestScope(this.deadline(envelope.meta, connection));
+    return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope);
+  }
+
+  private plain(message: unknown, byteLength: number, connection: ConnectionHandler, signed: boolean): Dispatch {
+    let route = ARRPC_DEFAULT_PATTERN;
+    let pattern = ARRPC_DEFAULT_PATTERN;
+    let data = message;
+    const resolver = this.options.resolvePattern;
+    if (resolver !== undefined) {
+      try {
+        const resolved = resolver(message);
+        if (resolved !== undefined) {
+          route = this.nest.normalizePattern(resolved.pattern as MsPattern);
+          pattern = this.nest.patternAsString(resolved.pattern);
+          data = resolved.data;
+        }
+      } catch (error) {
+        this.logUnexpected(error);
+        return { answer: FixedAnswer.internal };
+      }
+    }
+    if (this.options.debug) connection.debug(`plain message for "${pattern}" (${byteLength} bytes)`);
+    const handler = this.nest.handlers.get(route);
+    if (handler === undefined) return this.noHandler(pattern, connection);
+    return this.request(handler, data, [pattern, undefined, connection, signed], new RequestScope(undefined));
+  }
+
+  private noHandler(pattern: string, connection: ConnectionHandler): Dispatch {
+    if (this.options.debug) connection.debug(`no handler for "${pattern}"`);
+    return { answer: FixedAnswer.noHandler };
+  }
+
+  private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope): Dispatch {
+    const context = new ArrpcContext(args, scope);
+    const run: HandlerRun = { scope, label: args[0], start: (reply) => this.runRequest(handler, data, context, scope, reply) };
+    return { run };
+  }
+
+  /** Runs a request through Nest's `handleRequest`, so the processing hooks see it; resolves once replied. */
+  private runRequest(
+    handler: MessageHandler,
+    data: unknown,
+    context: ArrpcContext,
+    scope: RequestScope,
+    reply: (answer: unknown) => void,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = (answer: unknown): void => {
+        reply(answer);
+        resolve();
+      };
+      // The deadline is checked when the handler would start, after any wait for room.
+      if (scope.expired) return finish(FixedAnswer.deadline);
+      let last: unknown = null;
+      const respond = (packet: WritePacket): void => {
+        if ('err' in packet) return finish(errorAnswer(packet.err, this.logUnexpected));
+        if ('response' in packet) last = packet.response;
+        if (packet.isDisposed) finish(last);
+      };
+      const produce = async (): Promise<Observable<unknown>> => {
+        try {
+          return this.nest.toObservable(await handler(data, context));
+        } catch (error) {
+          return throwError(() => error);
+        }
+      };
+      try {
+        // A start hook may return its promise; one that rejects must answer, not go unhandled.
+        const started = this.nest.handleRequest(context, produce, respond);
+        if (started instanceof Promise) started.catch((error: unknown) => finish(errorAnswer(error, this.logUnexpected)));
+      } catch (error) {
+        finish(errorAnswer(error, this.logUnexpected));
+      }
+    });
+  }
+
+  /** An event is acknowledged with nil when its handler starts; the run lasts as long as the handler. */
+  private event(envelope: Envelope, pattern: string, connection: ConnectionHandler, signed: boolean): Dispatch {
+    const route = this.nest.normalizePattern(envelope.pattern as MsPattern);
+    if (!this.nest.handlers.has(route)) {
+      connection.debug(`no handler for event "${pattern}": acknowledged`);
+      return { answer: null };
+    }
+    const scope = new RequestScope(undefined);
+    const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
+    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
+    const start = async (reply: (answer: unknown) => void): Promise<void> => {
+      reply(null);
+      try {
+        await this.nest.handleEvent(route, packet, context);
+      } catch (error) {
+        this.logUnexpected(error);
+      }
+    };
+    return { run: { scope, label: pattern, start } };
+  }
+
+  /** The deadline from a request's `arrpc-timeout-ms`; an invalid value is ignored. */
+  private deadline(meta: Readonly<Record<string, string>> | undefined, connection: ConnectionHandler): number | undefined {
+    const text = meta?.[ARRPC_TIMEOUT_META_KEY];
+    if (text === undefined) return undefined;
+    if (!TIMEOUT_MS_TEXT.test(text)) {
+      connection.debug(`${ARRPC_TIMEOUT_META_KEY} "${text.slice(0, 20)}" is not whole milliseconds: ignored`);
+      return undefined;
+    }
+    return Date.now() + Number(text);
+  }
+}

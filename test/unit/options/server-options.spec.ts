@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_SERVER_HOST,
+  DEFAULT_SERVER_PORT,
+  resolveServerOptions,
+  type ArrpcServerOptions,
+} from '../../../lib/index.js';
+
+describe('resolveServerOptions', () => {
+  it('fills every default from the named constants and freezes the result', () => {
+    const resolved = resolveServerOptions();
+    expect(resolved).toEqual({
+      host: DEFAULT_SERVER_HOST,
+      port: DEFAULT_SERVER_PORT,
+      authSecret: undefined,
+      tlsCertFile: undefined,
+      tlsKeyFile: undefined,
+      tls: undefined,
+      useTls: false,
+      debug: false,
+      resolvePattern: undefined,
+      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      maxDepth: DEFAULT_MAX_DEPTH,
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
+      incompleteMessageTimeoutMs: DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
+      idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      maxConcurrentPerConnection: DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
+      drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    });
+    expect(Object.isFrozen(resolved)).toBe(true);
+  });
+
+  it('keeps given values, 0 where 0 turns a limit off', () => {
+    const resolvePattern = () => undefined;
+    const resolved = resolveServerOptions({
+      host: '0.0.0.0',
+      port: 8080,
+      authSecret: 's',
+      debug: true,
+      resolvePattern,
+      maxConnections: 0,
+      incompleteMessageTimeoutMs: 0,
+      idleTimeoutMs: 0,
+      drainTimeoutMs: 0,
+      maxConcurrentPerConnection: 1,
+    });
+    expect(resolved).toMatchObject({ host: '0.0.0.0', port: 8080, authSecret: 's', debug: true, resolvePattern, maxConnections: 0 });
+  });
+
+  it('turns TLS on with the file pair, or with tls holding a certificate, and copies tls frozen', () => {
+    expect(resolveServerOptions({ tlsCertFile: 'a.crt', tlsKeyFile: 'a.key' }).useTls).toBe(true);
+    const tls = { cert: 'C', key: 'K', requestCert: true };
+    const resolved = resolveServerOptions({ tls });
+    expect(resolved.useTls).toBe(true);
+    expect(resolved.tls).toEqual(tls);
+    expect(resolved.tls).not.toBe(tls);
+    expect(Object.isFrozen(resolved.tls)).toBe(true);
+    expect(resolveServerOptions({ tls: { requestCert: true }, tlsCertFile: 'a.crt', tlsKeyFile: 'a.key' }).useTls).toBe(true);
+  });
+
+  it.each<[string, ArrpcServerOptions, RegExp]>([
+    ['a port out of range', { port: 70_000 }, /ArrpcServerOptions\.port must be an integer from 0 to 65535, got 70000/],
+    ['a fractional limit', { maxMessageBytes: 1.5 }, /maxMessageBytes must be an integer at least 1, got 1\.5/],
+    ['a zero message size', { maxMessageBytes: 0 }, /maxMessageBytes .* got 0/],
+    ['a zero depth', { maxDepth: 0 }, /maxDepth .* got 0/],
+    ['a zero concurrency', { maxConcurrentPerConnection: 0 }, /maxConcurrentPerConnection .* got 0/],
+    ['a negative timeout', { idleTimeoutMs: -1 }, /idleTimeoutMs .* got -1/],
+    ['a timeout setTimeout cannot hold', { drainTimeoutMs: 2 ** 31 }, /drainTimeoutMs must be an integer from 0 to 2147483647/],
+    ['a string port', { port: '80' as never }, /port .* got "80"/],
+    ['an empty host', { host: '' }, /host must be a non-empty string, got ""/],
+    ['a non-boolean debug', { debug: 'yes' as never }, /debug must be a boolean, got "yes"/],
+    ['a non-function resolvePattern', { resolvePattern: 'x' as never }, /resolvePattern must be a function/],
+    ['a cert file without its key', { tlsCertFile: 'a.crt' }, /tlsCertFile and tlsKeyFile must be given together/],
+    ['tls without a certificate', { tls: { requestCert: true } }, /tls needs a certificate/],
+    ['a misspelt option', { authsecret: 'x' } as never, /unknown option "authsecret"/],
+  ])('refuses %s, naming the option and the value', (_name, options, message) => {
+    expect(() => resolveServerOptions(options)).toThrow(message);
+  });
+
+  it.each([[''], [42]])('refuses the authSecret %j without printing it', (secret) => {
+    expect(() => resolveServerOptions({ authSecret: secret as string })).toThrow(/authSecret must be a non-empty string, got a (string|number)$/);
+  });
+});
