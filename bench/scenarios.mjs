@@ -1,0 +1,19 @@
+// The scenarios of the benchmark issue. `ceiling` names the row a ratio is taken against.
+const SECRET = 'bench-secret';
+
+export const SCENARIOS = [
+  { name: 'ceiling', label: 'Node ceiling (net + @msgpack/msgpack), small', server: 'servers/ceiling.mjs', message: 'small' },
+  { name: 'arrpc', label: 'ArrpcServer raw, small', server: 'servers/arrpc.mjs', message: 'small', ceiling: 'ceiling' },
+  { name: 'ceiling-tls', label: 'Node ceiling TLS + HMAC, small', server: 'servers/ceiling.mjs', message: 'small', tls: true, env: { BENCH_SECRET: SECRET } },
+  {
+    name: 'arrpc-tls', label: 'ArrpcServer TLS + auth + metrics, small', server: 'servers/arrpc.mjs', message: 'small', tls: true,
+    env: { BENCH_SECRET: SECRET, BENCH_METRICS: '1' }, ceiling: 'ceiling-tls',
+  },
+  { name: 'ceiling-record', label: 'Node ceiling, ~1 KiB record', server: 'servers/ceiling.mjs', message: 'record' },
+  { name: 'arrpc-record', label: 'ArrpcServer raw, ~1 KiB record', server: 'servers/arrpc.mjs', message: 'record', ceiling: 'ceiling-record' },
+  { name: 'arrpc-1conn', label: 'ArrpcServer, 1 connection, 1 in flight', server: 'servers/arrpc.mjs', message: 'small', connections: 1 },
+  {
+    name: 'arrpc-1conn-pipelined', label: 'ArrpcServer, 1 connection, 32 in flight', server: 'servers/arrpc.mjs', message: 'small',
+    connections: 1, pipeline: 32, ceiling: 'arrpc-1conn',
+  },
+];

@@ -1,0 +1,30 @@
+// ArrpcServer in a Nest microservice with one echo handler on the default pattern. Decorators are
+// applied as plain function calls so the script runs without a build step. Environment:
+// BENCH_TLS_CERT/BENCH_TLS_KEY (TLS), BENCH_SECRET (auth), BENCH_METRICS=1 (metrics on).
+import 'reflect-metadata';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern } from '@nestjs/microservices';
+import { ARRPC_DEFAULT_PATTERN, ArrpcServer } from '../../dist/lib/index.js';
+
+class EchoController {
+  echo(message) {
+    return message;
+  }
+}
+MessagePattern(ARRPC_DEFAULT_PATTERN)(EchoController.prototype, 'echo', Object.getOwnPropertyDescriptor(EchoController.prototype, 'echo'));
+Controller()(EchoController);
+
+class BenchModule {}
+Module({ controllers: [EchoController] })(BenchModule);
+
+const env = process.env;
+const strategy = new ArrpcServer({
+  port: 0,
+  ...(env.BENCH_TLS_CERT ? { tlsCertFile: env.BENCH_TLS_CERT, tlsKeyFile: env.BENCH_TLS_KEY } : {}),
+  ...(env.BENCH_SECRET ? { authSecret: env.BENCH_SECRET } : {}),
+  ...(env.BENCH_METRICS ? { metrics: true } : {}),
+});
+const app = await NestFactory.createMicroservice(BenchModule, { strategy, logger: ['error', 'warn'] });
+await app.listen();
+console.log(JSON.stringify({ port: strategy.unwrap().address().port }));
