@@ -91,3 +91,48 @@ export {
   type ArrpcContextArgs,
   type ArrpcServerEvents,
 } from './server/index.js';
+
+// Client
+export {
+  ARRPC_RESERVED_META_PREFIX,
+  ARRPC_TIMEOUT_META_KEY,
+  ArrpcStatus,
+  DEFAULT_CLIENT_HOST,
+  DEFAULT_CON_MAX_RETRIES,
+  DEFAULT_PEER,
+  DEFAULT_PIPELINE,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_RETRY_BASE_MS,
+} from './constants.js';
+export {
+  resolveClientOptions,
+  type ArrpcClientOptions,
+  type ArrpcPeer,
+  type ResolvedClientOptions,
+} from './options/index.js';
+export {
+  ArrpcClient,
+  ArrpcModule,
+  ConnectionPool,
+  type ArrpcCallOptions,
+  type ArrpcClientEvents,
+  type ArrpcModuleExtras,
+  type Connection,
+  type Endpoint,
+} from './client/index.js';
+
+// Errors a client call ends with
+export {
+  ArrpcErrorCode,
+  ArrpcException,
+  AuthException,
+  CancelledException,
+  ClientClosedException,
+  ConnectException,
+  ConnectionLostException,
+  InvalidResponseException,
+  RemoteRpcException,
+  RpcTimeoutException,
+  UnavailableException,
+  type ArrpcErrorContext,
+} from './errors/index.js';

@@ -1,5 +1,11 @@
 // Public option interfaces and their resolvers.
 export {
+  resolveClientOptions,
+  type ArrpcClientOptions,
+  type ArrpcPeer,
+  type ResolvedClientOptions,
+} from './client-options.js';
+export {
   resolveServerOptions,
   type ArrpcPatternResolver,
   type ArrpcResolvedPattern,

@@ -1,0 +1,157 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { connectable, defer, Observable, ReplaySubject, throwError } from 'rxjs';
+import { ArrpcStatus } from '../constants.js';
+import { resolveClientOptions, type ArrpcClientOptions, type ResolvedClientOptions } from '../options/index.js';
+import { MAX_TIMEOUT_MS } from '../options/client-options.js';
+import type { EnvelopeKind } from '../protocol/index.js';
+import { ClientEventListeners, type ArrpcClientEvents } from './arrpc-client.events.js';
+import { ConnectionPool } from './connection-pool.js';
+import { PendingRequest, type Settle } from './pending-request.js';
+
+/** Options of {@link ArrpcClient.call}. */
+export interface ArrpcCallOptions {
+  /**
+   * This call's timeout in milliseconds, instead of the client's `timeout`.
+   * 0 or less fails at once with `RpcTimeoutException`, nothing written; at
+   * most 2^31−1 (about 24.8 days).
+   */
+  timeoutMs?: number;
+  /** Aborting it ends the call with `CancelledException`; a written request's connection is replaced. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A Nest `ClientProxy` that speaks arrpc: to a Python `arrpc.Server` exactly
+ * as a Python `arrpc.Client` does, and to this project's `ArrpcServer`.
+ *
+ * Sending to `ARRPC_DEFAULT_PATTERN` writes the data raw (a Python server's
+ * handler receives it as is); any other pattern is wrapped in an envelope.
+ * Connections open lazily, on the first call; see the README's "Client" section.
+ */
+export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> implements OnApplicationShutdown {
+  /**
+   * `ReplaySubject` is invariant in its value type, so a subject of
+   * `ArrpcStatus` alone would make `customClass: ArrpcClient` fail to
+   * type-check where Nest expects a `ClientProxy` of `string` statuses (as
+   * `ClientTCP` itself does in Nest 12.1). Only `ArrpcStatus` values are pushed.
+   */
+  protected declare _status$: ReplaySubject<ArrpcStatus> & ReplaySubject<string>;
+  private readonly options: ResolvedClientOptions;
+  private readonly listeners = new ClientEventListeners();
+  private readonly pool: ConnectionPool;
+
+  constructor(options: ArrpcClientOptions) {
+    super();
+    this.options = resolveClientOptions(options);
+    const logger = this.options.debug ? new Logger(ArrpcClient.name) : undefined;
+    this.pool = new ConnectionPool(this.options, this.listeners, (status) => this._status$.next(status), logger);
+  }
+
+  /**
+   * Opens a connection now, instead of at the first call; resolves at once
+   * when one is open. Rejects with `ConnectException` after `conMaxRetries`
+   * attempts. After `close()`, makes the client usable again.
+   */
+  connect(): Promise<void> {
+    return this.pool.connect();
+  }
+
+  /** Fails queued and in-flight calls with `ClientClosedException` and closes every connection. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  /** Closes the client when the Nest application shuts down. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
+  /** Registers a listener for a client event; it stays for every later connection. */
+  override on<EventKey extends keyof ArrpcClientEvents = keyof ArrpcClientEvents, EventCallback extends ArrpcClientEvents[EventKey] = ArrpcClientEvents[EventKey]>(
+    event: EventKey,
+    callback: EventCallback,
+  ): void {
+    this.listeners.add(event, callback);
+  }
+
+  /** The {@link ConnectionPool}: its endpoints, their connections and sockets. */
+  unwrap<T = ConnectionPool>(): T {
+    return this.pool as T;
+  }
+
+  /**
+   * The one answer to `data` sent to `pattern`. `data` may be `null` or
+   * `undefined` (written as nil). Unsubscribing before the answer cancels the
+   * call; a written request's connection is then replaced.
+   */
+  override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    if (isMissing(pattern)) return throwError(missingPattern);
+    // Nest's `send()` refuses nil data and calls `connect()` first; the pool
+    // connects lazily itself, so only the Observable plumbing is kept.
+    return new Observable<TResult>((observer) => this.publish(this.createPacket(pattern, data), this.createObserver(observer)));
+  }
+
+  /**
+   * Sends an event; the Observable emits the server's acknowledgement (`null`
+   * from an `ArrpcServer`, the handler's answer from a Python server) and
+   * completes. The event is sent without waiting for a subscriber.
+   */
+  override emit<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    if (isMissing(pattern)) return throwError(missingPattern);
+    const source = connectable(defer(() => this.dispatchEvent<TResult>(this.createPacket(pattern, data))), {
+      // Replayed, so a subscriber that comes after the acknowledgement still sees it.
+      connector: () => new ReplaySubject<TResult>(1),
+      resetOnDisconnect: false,
+    });
+    source.connect();
+    return source;
+  }
+
+  /**
+   * `send()` as a Promise, as Python's `client.send(msg)`, with a per-call
+   * timeout and an `AbortSignal`.
+   */
+  call<TResult = any, TInput = any>(pattern: any, data: TInput, options: ArrpcCallOptions = {}): Promise<TResult> {
+    if (isMissing(pattern)) return Promise.reject(missingPattern());
+    const timeoutMs = options.timeoutMs ?? this.options.timeout;
+    if (typeof timeoutMs === 'number' && !(timeoutMs <= MAX_TIMEOUT_MS)) {
+      return Promise.reject(new TypeError(`ArrpcClient.call: timeoutMs must be a number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`));
+    }
+    return this.submit('request', this.createPacket(pattern, data), timeoutMs, options.signal);
+  }
+
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const request = this.createRequest('request', packet, this.options.timeout, (err, response) =>
+      callback(err ? { err } : { response, isDisposed: true }),
+    );
+    this.pool.submit(request);
+    return () => this.pool.cancel(request);
+  }
+
+  protected dispatchEvent<T = any>(packet: ReadPacket): Promise<T> {
+    return this.submit('event', packet, this.options.timeout);
+  }
+
+  private submit<T>(kind: EnvelopeKind, packet: ReadPacket, timeoutMs: number | undefined, signal?: AbortSignal): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const settle: Settle = (error, value) => (error ? reject(error) : resolve(value as T));
+      this.pool.submit(this.createRequest(kind, packet, timeoutMs, settle), signal);
+    });
+  }
+
+  private createRequest(kind: EnvelopeKind, packet: ReadPacket, timeoutMs: number | undefined, settle: Settle): PendingRequest {
+    const { pattern } = packet;
+    // The envelope holds a str or a map; other patterns (numbers) take Nest's string form.
+    const wirePattern = typeof pattern === 'string' || typeof pattern === 'object' ? pattern : this.normalizePattern(pattern);
+    return new PendingRequest({ kind, pattern: wirePattern, data: packet.data, metadata: packet.metadata }, timeoutMs, settle);
+  }
+}
+
+function isMissing(pattern: unknown): boolean {
+  return pattern === null || pattern === undefined;
+}
+
+function missingPattern(): TypeError {
+  return new TypeError('ArrpcClient: the pattern must not be null or undefined');
+}

@@ -1,0 +1,162 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '@nestjs/common';
+import {
+  ConnectionLostException,
+  InvalidResponseException,
+  UnavailableException,
+  createRemoteException,
+  type ArrpcErrorContext,
+  type ArrpcException,
+} from '../errors/index.js';
+import {
+  MessageDecoder,
+  MessageEncoder,
+  parseRemoteError,
+  type ArrpcProtocolError,
+  type DecoderLimits,
+} from '../protocol/index.js';
+import type { PendingRequest } from './pending-request.js';
+import { encodeRequest, type RequestEncoding } from './request-encoding.js';
+
+/** Fixed for every connection of one client. */
+export interface ConnectionSettings {
+  /** The server as `host:port`. */
+  readonly endpoint: string;
+  /** Requests in flight at most (the `pipeline` option). */
+  readonly capacity: number;
+  readonly limits: DecoderLimits;
+  readonly encoding: RequestEncoding;
+  /** Set in debug mode only. */
+  readonly logger: Logger | undefined;
+}
+
+/** What a connection tells its owner. */
+export interface ConnectionOwner {
+  /** An answer freed room for another request. */
+  onRoom(connection: Connection): void;
+  /** An answer said the server is draining. */
+  onUnavailable(connection: Connection): void;
+  /** The connection closed; its requests in flight have been failed. */
+  onClose(connection: Connection, error: Error | undefined): void;
+}
+
+/** Builds the error for a request that was in flight when its connection closed. */
+export type FailureFactory = (context: ArrpcErrorContext, cause: Error | undefined) => ArrpcException;
+
+const lostConnection: FailureFactory = (context, cause) => new ConnectionLostException(context, cause);
+
+/**
+ * One socket to the server. Answers carry no request id, so the n-th answer
+ * belongs to the n-th request written: requests in flight wait in a FIFO, and
+ * any request that ends without its answer (timeout, cancellation, bad bytes)
+ * closes the connection, since a late answer would go to the wrong caller.
+ */
+export class Connection {
+  private readonly inFlight: PendingRequest[] = [];
+  private readonly decoder: MessageDecoder;
+  private readonly encoder = new MessageEncoder();
+  private closed = false;
+  private retiring = false;
+  /** Resolves once the socket has closed. */
+  readonly whenClosed: Promise<void>;
+
+  constructor(
+    /** The connected `net.Socket` or `tls.TLSSocket`. */
+    readonly socket: Socket,
+    private readonly settings: ConnectionSettings,
+    private readonly owner: ConnectionOwner,
+  ) {
+    this.decoder = new MessageDecoder(settings.limits);
+    this.whenClosed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error) => this.close(error));
+    socket.on('close', () => this.close(new Error(`connection to ${settings.endpoint} closed by the server`)));
+  }
+
+  /** The server as `host:port`. */
+  get endpoint(): string {
+    return this.settings.endpoint;
+  }
+
+  /** Requests written and not yet answered. */
+  get load(): number {
+    return this.inFlight.length;
+  }
+
+  /** True when another request may be written now. */
+  get hasRoom(): boolean {
+    return !this.closed && !this.retiring && this.inFlight.length < this.settings.capacity;
+  }
+
+  /**
+   * Encodes and writes `request`, with `remainingMs` as its deadline. A
+   * request whose data cannot be encoded fails here, nothing written.
+   */
+  write(request: PendingRequest, remainingMs: number | undefined): void {
+    let bytes: Buffer;
+    try {
+      bytes = encodeRequest(this.encoder, request.message, remainingMs, this.settings.encoding);
+    } catch (error) {
+      return request.fail(error as Error);
+    }
+    request.state = 'written';
+    request.connection = this;
+    this.inFlight.push(request);
+    this.socket.write(bytes);
+  }
+
+  /** Takes no more requests; closes once those in flight are answered. */
+  retire(): void {
+    this.retiring = true;
+    if (this.inFlight.length === 0) this.close(undefined);
+  }
+
+  /**
+   * Closes at once. Requests still in flight fail with `failure`
+   * (`ConnectionLostException` by default: they may have run).
+   */
+  close(reason: Error | undefined, failure: FailureFactory = lostConnection): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    for (const request of this.inFlight.splice(0)) request.fail(failure(this.contextOf(request), reason));
+    this.settings.logger?.debug(`connection to ${this.settings.endpoint} closed${reason ? `: ${reason.message}` : ''}`);
+    this.owner.onClose(this, reason);
+  }
+
+  private receive(chunk: Buffer): void {
+    try {
+      this.decoder.write(chunk, this.onAnswer);
+    } catch (error) {
+      // Bytes that are not MessagePack, or over the limit: the stream is out of step.
+      const request = this.inFlight.shift();
+      request?.fail(new InvalidResponseException(this.contextOf(request), error as Error));
+      this.close(error as Error);
+    }
+  }
+
+  private readonly onAnswer = (answer: unknown, _bytes: number, refusal: ArrpcProtocolError | undefined): void => {
+    const request = this.inFlight.shift();
+    if (request === undefined) {
+      this.close(new Error(`${this.settings.endpoint} sent an answer with no request in flight`));
+      return;
+    }
+    // A refused value (say, int map keys) was still framed: the stream stays in step.
+    if (refusal) request.fail(new InvalidResponseException(this.contextOf(request), refusal));
+    else this.settleAnswer(request, answer);
+    if (this.retiring && this.inFlight.length === 0) this.close(undefined);
+    else if (!this.closed) this.owner.onRoom(this);
+  };
+
+  private settleAnswer(request: PendingRequest, answer: unknown): void {
+    const remote = parseRemoteError(answer);
+    if (remote === undefined) return request.succeed(answer);
+    const error = createRemoteException(remote, this.contextOf(request));
+    if (error instanceof UnavailableException) this.owner.onUnavailable(this);
+    request.fail(error);
+  }
+
+  private contextOf(request: PendingRequest): ArrpcErrorContext {
+    return { pattern: request.message.pattern, endpoint: this.settings.endpoint };
+  }
+}

@@ -1,0 +1,54 @@
+import { ARRPC_DEFAULT_PATTERN, ARRPC_RESERVED_META_PREFIX, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
+import type { ArrpcPeer } from '../options/index.js';
+import {
+  buildEnvelope,
+  signMessage,
+  widenForPythonReader,
+  type EnvelopePattern,
+  type MessageEncoder,
+} from '../protocol/index.js';
+import type { OutgoingMessage } from './pending-request.js';
+
+/** What shapes a request's bytes besides the call itself. */
+export interface RequestEncoding {
+  readonly authSecret: string | undefined;
+  readonly peer: ArrpcPeer;
+}
+
+/**
+ * The bytes of one request, as written. The default pattern writes the data
+ * raw, as a Python client does; any other pattern is wrapped in an envelope
+ * carrying `meta`. With a secret the whole message is signed, and bytes for a
+ * Python peer are kept off the lengths its reader cannot see.
+ */
+export function encodeRequest(
+  encoder: MessageEncoder,
+  message: OutgoingMessage,
+  remainingMs: number | undefined,
+  encoding: RequestEncoding,
+): Buffer {
+  const value =
+    message.pattern === ARRPC_DEFAULT_PATTERN
+      ? message.data
+      : buildEnvelope(message.kind, message.pattern as EnvelopePattern, message.data, envelopeMeta(message, remainingMs));
+  const inner = encoder.encode(value);
+  const bytes = encoding.authSecret === undefined ? inner : signMessage(encoder, inner, encoding.authSecret);
+  return encoding.peer === 'python' ? widenForPythonReader(bytes) : bytes;
+}
+
+/**
+ * The hook's metadata without reserved `arrpc-` keys or non-str values (a
+ * server ignores a whole `meta` that is not str to str), plus the remaining
+ * time of a request. `undefined` when there is nothing to write.
+ */
+function envelopeMeta(message: OutgoingMessage, remainingMs: number | undefined): Record<string, string> | undefined {
+  const withTimeout = remainingMs !== undefined && message.kind === 'request';
+  if (message.metadata === undefined && !withTimeout) return undefined;
+  // No prototype: a `__proto__` key from the hook stays an ordinary key.
+  const meta: Record<string, string> = Object.create(null);
+  for (const [key, value] of Object.entries(message.metadata ?? {})) {
+    if (!key.startsWith(ARRPC_RESERVED_META_PREFIX) && typeof value === 'string') meta[key] = value;
+  }
+  if (withTimeout) meta[ARRPC_TIMEOUT_META_KEY] = String(remainingMs);
+  return meta;
+}

@@ -1,0 +1,177 @@
+import { RpcException } from '@nestjs/microservices';
+import { RemoteErrorKind, type RemoteError } from '../protocol/index.js';
+
+/** Stable codes of the errors a client call ends with. Match on these, never on messages. */
+export const ArrpcErrorCode = {
+  /** The server refused the signature (`arrpc.error.AuthException`). */
+  Auth: 'ARRPC_ERR_AUTH',
+  /** The handler raised `RpcException` (`arrpc.error.RpcException`). */
+  Remote: 'ARRPC_ERR_REMOTE',
+  /** No connection after every attempt. */
+  Connect: 'ARRPC_ERR_CONNECT',
+  /** The caller's time ran out, or the server's deadline passed before the handler started. */
+  Timeout: 'ARRPC_ERR_TIMEOUT',
+  /** The server is draining: the request never ran. */
+  Unavailable: 'ARRPC_ERR_UNAVAILABLE',
+  /** The connection broke after the request was written: it may have run. */
+  ConnectionLost: 'ARRPC_ERR_CONNECTION_LOST',
+  /** The caller cancelled (AbortSignal, or unsubscribed). */
+  Cancelled: 'ARRPC_ERR_CANCELLED',
+  /** `close()` was called before the answer came. */
+  ClientClosed: 'ARRPC_ERR_CLIENT_CLOSED',
+  /** The answer was not valid MessagePack, or over `maxMessageBytes`. */
+  InvalidResponse: 'ARRPC_ERR_INVALID_RESPONSE',
+} as const;
+
+export type ArrpcErrorCode = (typeof ArrpcErrorCode)[keyof typeof ArrpcErrorCode];
+
+/** Where a failed call was going. */
+export interface ArrpcErrorContext {
+  /** The pattern the caller used; absent for failures of `connect()` itself. */
+  readonly pattern?: unknown;
+  /** The server, as `host:port`. */
+  readonly endpoint: string;
+}
+
+/**
+ * Base of every error an `ArrpcClient` call ends with. It is Nest's
+ * `RpcException`, so exception filters catch it; `code` tells the cases apart.
+ */
+export abstract class ArrpcException extends RpcException {
+  abstract readonly code: ArrpcErrorCode;
+  /** The pattern of the failed call, when there was one. */
+  readonly pattern: unknown;
+  /** The server, as `host:port`. */
+  readonly endpoint: string;
+
+  constructor(error: string | object, context: ArrpcErrorContext, cause?: unknown) {
+    super(error);
+    this.pattern = context.pattern;
+    this.endpoint = context.endpoint;
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+/** The server refused the message signature: `authSecret` is missing or differs. Python: `AuthException`. */
+export class AuthException extends ArrpcException {
+  override readonly name = 'AuthException';
+  readonly code = ArrpcErrorCode.Auth;
+}
+
+/**
+ * The handler raised `RpcException`. `getError()` gives its message, or the
+ * object when the server sent a JSON object. Python: `RpcException`.
+ */
+export class RemoteRpcException extends ArrpcException {
+  override readonly name = 'RemoteRpcException';
+  readonly code = ArrpcErrorCode.Remote;
+
+  constructor(remote: RemoteError, context: ArrpcErrorContext) {
+    super(remote.error, context);
+    // The text as the server wrote it, also when `getError()` is an object.
+    this.message = remote.message;
+  }
+}
+
+/** No connection after `attempts` tries. Python: `ConnectException`, same message. */
+export class ConnectException extends ArrpcException {
+  override readonly name = 'ConnectException';
+  readonly code = ArrpcErrorCode.Connect;
+
+  constructor(
+    context: ArrpcErrorContext,
+    /** Connection attempts made. */
+    readonly attempts: number,
+    cause?: unknown,
+  ) {
+    super(`Failed to connect to ${context.endpoint} with ${attempts} attempts`, context, cause);
+  }
+}
+
+/**
+ * The call took longer than its timeout ("Timed out", as Python's
+ * `RpcTimeoutException`), or, with `remote` true, the server's deadline
+ * passed before the handler started (the server's message).
+ */
+export class RpcTimeoutException extends ArrpcException {
+  override readonly name = 'RpcTimeoutException';
+  readonly code = ArrpcErrorCode.Timeout;
+  /** True when the server, not this client, reported the deadline. */
+  readonly remote: boolean;
+
+  constructor(
+    context: ArrpcErrorContext,
+    /** The timeout that passed, in ms; absent for a remote deadline. */
+    readonly timeoutMs?: number,
+    /** The server's message when the server reported the deadline. */
+    remoteMessage?: string,
+  ) {
+    super(remoteMessage ?? 'Timed out', context);
+    this.remote = remoteMessage !== undefined;
+  }
+}
+
+/** The server is draining and did not run the request; its connections were closed. */
+export class UnavailableException extends ArrpcException {
+  override readonly name = 'UnavailableException';
+  readonly code = ArrpcErrorCode.Unavailable;
+}
+
+/**
+ * The connection broke after the request was written (the server crashed,
+ * closed, or another request on the connection timed out): it may have run,
+ * so it is not sent again. Python returns `None` when the server drops the
+ * connection.
+ */
+export class ConnectionLostException extends ArrpcException {
+  override readonly name = 'ConnectionLostException';
+  readonly code = ArrpcErrorCode.ConnectionLost;
+
+  constructor(context: ArrpcErrorContext, cause?: unknown) {
+    super(`Connection to ${context.endpoint} lost after the request was written; it may have run`, context, cause);
+  }
+}
+
+/** The caller cancelled the call; a written request's connection was replaced. */
+export class CancelledException extends ArrpcException {
+  override readonly name = 'CancelledException';
+  readonly code = ArrpcErrorCode.Cancelled;
+
+  constructor(context: ArrpcErrorContext, cause?: unknown) {
+    super('Cancelled', context, cause);
+  }
+}
+
+/** `close()` was called while the call was queued or in flight, or the client is closed. */
+export class ClientClosedException extends ArrpcException {
+  override readonly name = 'ClientClosedException';
+  readonly code = ArrpcErrorCode.ClientClosed;
+
+  constructor(context: ArrpcErrorContext) {
+    super('The client was closed', context);
+  }
+}
+
+/** The answer was not valid MessagePack, not a value the protocol accepts, or over `maxMessageBytes`. */
+export class InvalidResponseException extends ArrpcException {
+  override readonly name = 'InvalidResponseException';
+  readonly code = ArrpcErrorCode.InvalidResponse;
+
+  constructor(context: ArrpcErrorContext, cause: Error) {
+    super(`Invalid response from ${context.endpoint}: ${cause.message}`, context, cause);
+  }
+}
+
+/** The exception for an error answer (`arrpc.error.<Kind>: ...`). */
+export function createRemoteException(remote: RemoteError, context: ArrpcErrorContext): ArrpcException {
+  switch (remote.kind) {
+    case RemoteErrorKind.Auth:
+      return new AuthException(remote.message, context);
+    case RemoteErrorKind.Rpc:
+      return new RemoteRpcException(remote, context);
+    case RemoteErrorKind.Unavailable:
+      return new UnavailableException(remote.message, context);
+    case RemoteErrorKind.Timeout:
+      return new RpcTimeoutException(context, undefined, remote.message);
+  }
+}

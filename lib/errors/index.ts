@@ -1,0 +1,16 @@
+// What client calls end with: Nest RpcExceptions with stable codes.
+export {
+  ArrpcErrorCode,
+  ArrpcException,
+  AuthException,
+  CancelledException,
+  ClientClosedException,
+  ConnectException,
+  ConnectionLostException,
+  InvalidResponseException,
+  RemoteRpcException,
+  RpcTimeoutException,
+  UnavailableException,
+  createRemoteException,
+  type ArrpcErrorContext,
+} from './arrpc-exceptions.js';

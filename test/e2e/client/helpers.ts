@@ -1,0 +1,133 @@
+// Shared pieces of the client e2e suite: resources closed after each test, outcome capture, and
+// the vector helpers the client checks need.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { afterEach } from 'vitest';
+import { ArrpcClient, type ArrpcClientOptions } from '../../../lib/index.js';
+import { freeServerClose, listen } from '../../support/sockets.js';
+import { fromTagged, type TaggedValue } from '../../support/vectors.js';
+
+/** Something a test opened and must close. */
+interface Closable {
+  close(): unknown;
+}
+
+/**
+ * Returns `track(resource)`, which closes `resource` after the current test (latest first), so
+ * every server, peer and client a test opens is closed even when it fails.
+ */
+export function useCleanup(): <T extends Closable>(resource: T) => T {
+  const open: Closable[] = [];
+  afterEach(async () => {
+    for (const resource of open.splice(0).reverse()) await resource.close();
+  });
+  return (resource) => {
+    open.push(resource);
+    return resource;
+  };
+}
+
+/** A client closed after the test, with a test-sized back-off unless `options` says otherwise. */
+export function clientFactory(track: ReturnType<typeof useCleanup>) {
+  return (options: ArrpcClientOptions): ArrpcClient => track(new ArrpcClient({ retryBaseMs: 10, ...options }));
+}
+
+/** What a promise ended with, for assertions on either outcome. */
+export type Outcome = { value: unknown } | { error: unknown };
+
+export async function outcomeOf(promise: Promise<unknown>): Promise<Outcome> {
+  try {
+    return { value: await promise };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** The rejection of `promise`; fails the test when it resolves. */
+export async function errorOf(promise: Promise<unknown>): Promise<any> {
+  const outcome = await outcomeOf(promise);
+  if ('value' in outcome) throw new Error(`expected a rejection, got ${String(outcome.value)}`);
+  return outcome.error;
+}
+
+/** Waits `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * True when the tagged value holds a float64 with a whole value (Python `2.0`). JS has one number
+ * type: it is written as the int `2`, so such a case compares values, not bytes. (Same rule as
+ * test/interop/vectors.spec.ts.)
+ */
+export function holdsWholeFloat(tagged: TaggedValue): boolean {
+  if (Array.isArray(tagged)) return tagged.some(holdsWholeFloat);
+  if (tagged === null || typeof tagged !== 'object') return false;
+  const record = tagged as Record<string, TaggedValue>;
+  if (typeof record['$float'] === 'string') {
+    const value = fromTagged(tagged) as number;
+    return Number.isSafeInteger(value) && !Object.is(value, -0);
+  }
+  return Object.values(record).some(holdsWholeFloat);
+}
+
+/** A server that answers each chunk it reads with bytes of the test's choosing (small requests only). */
+export interface ScriptedServer {
+  readonly port: number;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on 127.0.0.1 that answers every chunk it receives with `answer(chunk, n)` (n
+ * counts chunks per server), for answers no well-behaved encoder writes (int map keys, stray bytes).
+ */
+export async function startScriptedServer(answer: (request: Buffer, n: number) => Buffer): Promise<ScriptedServer> {
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  let n = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => socket.write(answer(chunk, n++)));
+  });
+  const port = await listen(server);
+  return {
+    port,
+    get connections() {
+      return connections;
+    },
+    close: () => freeServerClose(server, sockets),
+  };
+}
+
+/**
+ * A TLS server on 127.0.0.1 that echoes each chunk, as a Python arrpc server echoes small
+ * messages. Unlike test/support/python-peer.ts it tracks sockets from the TCP accept on, so
+ * `close()` also ends connections whose handshake the client abandoned (a refused certificate).
+ */
+export async function startTlsEchoServer(options: tls.TlsOptions): Promise<ScriptedServer> {
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  const server = tls.createServer(options, (socket) => {
+    connections++;
+    socket.on('data', (chunk) => socket.write(chunk));
+    socket.on('error', () => {});
+  });
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('tlsClientError', () => {});
+  const port = await listen(server);
+  return {
+    port,
+    get connections() {
+      return connections;
+    },
+    close: () => freeServerClose(server, sockets),
+  };
+}

@@ -1,0 +1,180 @@
+// ArrpcClient against a server that behaves like the Python reference (PROTOCOL.md part 1): one
+// request in flight per connection, the reference's quirks as typed errors or documented values,
+// and no request length the reference's reader cannot see.
+import { describe, expect, it } from 'vitest';
+import {
+  ARRPC_DEFAULT_PATTERN,
+  AuthException,
+  ConnectionLostException,
+  MessageEncoder,
+  RemoteRpcException,
+  RpcTimeoutException,
+  UnavailableException,
+  decodeMessage,
+  signMessage,
+  type ConnectionPool,
+} from '../../../lib/index.js';
+import { PYTHON_RECV_SIZE, startPythonPeer, type PeerHandler } from '../../support/python-peer.js';
+import { clientFactory, errorOf, sleep, useCleanup } from './helpers.js';
+
+const SECRET = 'python-peer-secret';
+/** Wait for an answer the reference never sends. */
+const SILENCE_MS = 120;
+
+const track = useCleanup();
+const newClient = clientFactory(track);
+
+/** Echoes, after `delay` ms when the message is `{ delay, ... }`. */
+const delayedEcho: PeerHandler = async (value) => {
+  const delay = (value as { delay?: number } | null)?.delay;
+  if (delay) await sleep(delay);
+  return value;
+};
+
+describe('ArrpcClient against a Python-like server: one request in flight per connection', () => {
+  it('serialises concurrent calls on one connection and gives each its own answer', async () => {
+    const peer = track(await startPythonPeer({ handler: delayedEcho }));
+    const client = newClient({ port: peer.port });
+    const ids = [1, 2, 3, 4, 5, 6];
+    const answers = await Promise.all(ids.map((id) => client.call(ARRPC_DEFAULT_PATTERN, { id, delay: 5 })));
+    expect(answers).toEqual(ids.map((id) => ({ id, delay: 5 })));
+    expect(peer.maxInFlight).toBe(1);
+    expect(peer.connections).toBe(1);
+  });
+
+  it('spreads concurrent calls over poolSize connections, still one in flight on each', async () => {
+    const peer = track(await startPythonPeer({ handler: delayedEcho }));
+    const client = newClient({ port: peer.port, poolSize: 3 });
+    const ids = Array.from({ length: 9 }, (_, i) => i);
+    const answers = await Promise.all(ids.map((id) => client.call(ARRPC_DEFAULT_PATTERN, { id, delay: 10 })));
+    expect(answers).toEqual(ids.map((id) => ({ id, delay: 10 })));
+    expect(peer.maxInFlight).toBe(1);
+    expect(peer.connections).toBe(3);
+    expect(client.unwrap<ConnectionPool>().sockets).toHaveLength(3);
+  });
+});
+
+describe('ArrpcClient against a Python-like server: the reference quirks', () => {
+  it.each([
+    ['0', 0],
+    ['false', false],
+    ['""', ''],
+    ['nil', null],
+  ])('returns the falsy answer %s as it is (Python returns None)', async (_name, answer) => {
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port });
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, { return: answer })).toBe(answer);
+  });
+
+  it.each([
+    ['{}', {}],
+    ['[]', []],
+    ['""', ''],
+    ['0', 0],
+    ['false', false],
+    ['nil', null],
+    ['undefined (nil)', undefined],
+  ])('times out on the unanswered falsy request %s, then serves the next on a fresh connection', async (_name, value) => {
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port, timeout: SILENCE_MS });
+    const started = performance.now();
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, value));
+    expect(error).toBeInstanceOf(RpcTimeoutException);
+    expect(error).toMatchObject({ message: 'Timed out', code: 'ARRPC_ERR_TIMEOUT', timeoutMs: SILENCE_MS });
+    expect(performance.now() - started).toBeLessThan(SILENCE_MS + 500);
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'next')).toBe('next');
+    expect(peer.connections).toBe(2);
+  });
+
+  it('ends a call whose handler crashed (connection dropped) with ConnectionLostException, and never sends it again', async () => {
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port, timeout: 1000 });
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, { crash: 1 }));
+    expect(error).toBeInstanceOf(ConnectionLostException);
+    expect(error).toMatchObject({ code: 'ARRPC_ERR_CONNECTION_LOST', pattern: ARRPC_DEFAULT_PATTERN, endpoint: `127.0.0.1:${peer.port}` });
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'after')).toBe('after');
+    expect(peer.requests.map((bytes) => decodeMessage(bytes))).toEqual([{ crash: 1 }, 'after']);
+    expect(peer.connections).toBe(2);
+  });
+
+  it('reads RpcException answers as RemoteRpcException with the message', async () => {
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port });
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, { raise: 'out of stock' }));
+    expect(error).toBeInstanceOf(RemoteRpcException);
+    expect(error.message).toBe('out of stock');
+    expect(error.getError()).toBe('out of stock');
+    expect(peer.connections).toBe(1);
+  });
+
+  it('reads the AuthException answer of a signed server as AuthException, for a missing or wrong secret', async () => {
+    const peer = track(await startPythonPeer({ authSecret: SECRET }));
+    for (const authSecret of [undefined, 'wrong-secret']) {
+      const error = await errorOf(newClient({ port: peer.port, authSecret }).call(ARRPC_DEFAULT_PATTERN, { a: 1 }));
+      expect(error).toBeInstanceOf(AuthException);
+      expect(error.code).toBe('ARRPC_ERR_AUTH');
+    }
+    expect(await newClient({ port: peer.port, authSecret: SECRET }).call(ARRPC_DEFAULT_PATTERN, { a: 1 })).toEqual({ a: 1 });
+  });
+
+  it('reads an error string anywhere in a str answer, as the reference does', async () => {
+    const peer = track(await startPythonPeer({ handler: () => 'prefix arrpc.error.RpcException: inner' }));
+    const error = await errorOf(newClient({ port: peer.port }).call(ARRPC_DEFAULT_PATTERN, 1));
+    expect(error).toBeInstanceOf(RemoteRpcException);
+    expect(error.message).toBe('inner');
+  });
+
+  it('reads a remote deadline as RpcTimeoutException with remote set', async () => {
+    const peer = track(await startPythonPeer({ handler: () => 'arrpc.error.RpcTimeoutException: deadline exceeded before the handler started' }));
+    const error = await errorOf(newClient({ port: peer.port }).call(ARRPC_DEFAULT_PATTERN, 1));
+    expect(error).toBeInstanceOf(RpcTimeoutException);
+    expect(error).toMatchObject({ remote: true, message: 'deadline exceeded before the handler started', timeoutMs: undefined });
+  });
+
+  it('reads UnavailableException and replaces the connection of a draining server', async () => {
+    let draining = true;
+    const peer = track(await startPythonPeer({ handler: (value) => (draining ? 'arrpc.error.UnavailableException: server is draining' : value) }));
+    const client = newClient({ port: peer.port });
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1));
+    expect(error).toBeInstanceOf(UnavailableException);
+    expect(error.code).toBe('ARRPC_ERR_UNAVAILABLE');
+    draining = false;
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 2)).toBe(2);
+    expect(peer.connections).toBe(2);
+  });
+});
+
+describe('ArrpcClient against a Python-like server: the 4096-byte reading rule', () => {
+  const encoder = new MessageEncoder();
+  /** The request as written before any widening. */
+  const plainBytes = (text: string, secret?: string): Buffer => {
+    const inner = encoder.encode(text);
+    return secret ? signMessage(encoder, inner, secret) : inner;
+  };
+  /** Bytes an encoding adds around a string of 256 to 65,535 UTF-8 bytes (str 16), signed or not. */
+  const overhead = (secret?: string): number => plainBytes('x'.repeat(5000), secret).length - 5000;
+  const targets = [1, 2, 3].flatMap((k) => [-2, -1, 0, 1, 2].map((d) => k * PYTHON_RECV_SIZE + d));
+
+  it.each([
+    ['unsigned', undefined],
+    ['signed', SECRET],
+  ])('never writes a request whose length is a multiple of 4096 (%s), and each is answered', async (_name, authSecret) => {
+    const peer = track(await startPythonPeer({ authSecret, handler: (value) => (value as string).length }));
+    const client = newClient({ port: peer.port, authSecret, timeout: 1000 });
+    for (const target of targets) {
+      const text = 'y'.repeat(target - overhead(authSecret));
+      expect(plainBytes(text, authSecret)).toHaveLength(target);
+      expect(await client.call(ARRPC_DEFAULT_PATTERN, text)).toBe(text.length);
+    }
+    expect(peer.requests).toHaveLength(targets.length);
+    for (const request of peer.requests) expect(request.length % PYTHON_RECV_SIZE).not.toBe(0);
+    expect(peer.connections).toBe(1);
+  });
+
+  it("shows why: with peer 'nestjs-arrpc' a 4096-byte request is never seen whole by a Python reader", async () => {
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port, peer: 'nestjs-arrpc', timeout: SILENCE_MS });
+    const text = 'y'.repeat(PYTHON_RECV_SIZE - overhead());
+    expect(await errorOf(client.call(ARRPC_DEFAULT_PATTERN, text))).toBeInstanceOf(RpcTimeoutException);
+  });
+});

@@ -1,0 +1,64 @@
+import { RpcException } from '@nestjs/microservices';
+import { describe, expect, it } from 'vitest';
+import {
+  ArrpcErrorCode,
+  ArrpcException,
+  AuthException,
+  CancelledException,
+  ClientClosedException,
+  ConnectException,
+  ConnectionLostException,
+  InvalidResponseException,
+  RemoteRpcException,
+  RemoteErrorKind,
+  RpcTimeoutException,
+  UnavailableException,
+  parseRemoteError,
+} from '../../../lib/index.js';
+
+const context = { pattern: 'prices.get', endpoint: '10.0.0.1:9000' };
+const cause = new Error('root cause');
+
+describe('client exceptions', () => {
+  it.each([
+    ['AuthException', new AuthException('bad signature', context), ArrpcErrorCode.Auth, 'bad signature'],
+    ['RemoteRpcException', new RemoteRpcException(parseRemoteError('arrpc.error.RpcException: nope')!, context), ArrpcErrorCode.Remote, 'nope'],
+    ['ConnectException', new ConnectException(context, 5, cause), ArrpcErrorCode.Connect, 'Failed to connect to 10.0.0.1:9000 with 5 attempts'],
+    ['RpcTimeoutException', new RpcTimeoutException(context, 250), ArrpcErrorCode.Timeout, 'Timed out'],
+    ['UnavailableException', new UnavailableException('server is draining', context), ArrpcErrorCode.Unavailable, 'server is draining'],
+    ['ConnectionLostException', new ConnectionLostException(context, cause), ArrpcErrorCode.ConnectionLost, 'Connection to 10.0.0.1:9000 lost after the request was written; it may have run'],
+    ['CancelledException', new CancelledException(context), ArrpcErrorCode.Cancelled, 'Cancelled'],
+    ['ClientClosedException', new ClientClosedException(context), ArrpcErrorCode.ClientClosed, 'The client was closed'],
+    ['InvalidResponseException', new InvalidResponseException(context, cause), ArrpcErrorCode.InvalidResponse, 'Invalid response from 10.0.0.1:9000: root cause'],
+  ])('%s is a Nest RpcException with its name, code, message and context', (name, error, code, message) => {
+    expect(error).toBeInstanceOf(RpcException);
+    expect(error).toBeInstanceOf(ArrpcException);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ name, code, message, pattern: 'prices.get', endpoint: '10.0.0.1:9000' });
+    expect(error.getError()).toBe(message);
+  });
+
+  it('has a distinct code per class', () => {
+    expect(new Set(Object.values(ArrpcErrorCode)).size).toBe(Object.values(ArrpcErrorCode).length);
+    for (const code of Object.values(ArrpcErrorCode)) expect(code).toMatch(/^ARRPC_ERR_[A-Z_]+$/);
+  });
+
+  it('keeps the cause of connection failures', () => {
+    expect(new ConnectException(context, 1, cause).cause).toBe(cause);
+    expect(new ConnectionLostException(context, cause).cause).toBe(cause);
+    expect(new InvalidResponseException(context, cause).cause).toBe(cause);
+  });
+
+  it('gives the object of a remote RpcException through getError(), the text as message', () => {
+    const remote = parseRemoteError('arrpc.error.RpcException: {"code":42,"message":"bad"}')!;
+    expect(remote.kind).toBe(RemoteErrorKind.Rpc);
+    const error = new RemoteRpcException(remote, context);
+    expect(error.getError()).toEqual({ code: 42, message: 'bad' });
+    expect(error.message).toBe('{"code":42,"message":"bad"}');
+  });
+
+  it('tells a local timeout from a remote deadline', () => {
+    expect(new RpcTimeoutException(context, 100)).toMatchObject({ remote: false, timeoutMs: 100, message: 'Timed out' });
+    expect(new RpcTimeoutException(context, undefined, 'deadline exceeded')).toMatchObject({ remote: true, timeoutMs: undefined, message: 'deadline exceeded' });
+  });
+});
