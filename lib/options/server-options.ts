@@ -1,4 +1,5 @@
 import type { TlsOptions } from 'node:tls';
+import type { Registry } from 'prom-client';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -7,9 +8,11 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
 } from '../constants.js';
+import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
 
 /** What {@link ArrpcServerOptions.resolvePattern} picks from a plain message. */
 export interface ArrpcResolvedPattern {
@@ -90,6 +93,39 @@ export interface ArrpcServerOptions {
    * {@link DEFAULT_DRAIN_TIMEOUT_MS} (10 s).
    */
   drainTimeoutMs?: number;
+  /**
+   * Records the reference's Prometheus metrics (`arrpc_server_req_seconds`,
+   * `arrpc_server_req_bytes`, `arrpc_server_errors_total`) into {@link registry}.
+   * Defaults to false: nothing is recorded or timed.
+   */
+  metrics?: boolean;
+  /**
+   * Port of a standalone HTTP listener serving {@link registry} at `/metrics`, for a
+   * microservice with no HTTP side; 0 picks a free one (read it from
+   * `server.getMetricsPort()`). Opens at `listen()` only with `metrics: true`, on every
+   * interface, and closes with the server; servers and clients of one process given the
+   * same port share one listener. `ARRPC_METRICS_PORT` (9095) is the reference's port.
+   * Defaults to none: no listener (a hybrid app serves `/metrics` with `ArrpcMetricsModule`).
+   */
+  metricsPort?: number;
+  /**
+   * The prom-client registry recorded into (and served on {@link metricsPort}). Defaults to
+   * prom-client's global `register`, the one `PrometheusModule` and `ArrpcMetricsModule` serve.
+   */
+  registry?: Registry;
+  /**
+   * Beyond the reference: also record latency in the histogram
+   * `arrpc_server_req_duration_seconds`, with a `pattern` label. `true` uses
+   * `DEFAULT_METRICS_HISTOGRAM_BUCKETS` (0.5 ms to 10 s); `{ buckets }` gives yours, in
+   * seconds, strictly increasing. Defaults to false.
+   */
+  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions;
+  /**
+   * Beyond the reference: distinct `reason` values `arrpc_server_errors_total` keeps; past
+   * them a new reason is counted as `other`. 0 counts every reason as `other`. Defaults to
+   * {@link DEFAULT_METRICS_MAX_ERROR_REASONS} (100).
+   */
+  metricsMaxErrorReasons?: number;
 }
 
 /** {@link ArrpcServerOptions} with every default filled in, frozen. */
@@ -111,12 +147,18 @@ export interface ResolvedServerOptions {
   readonly idleTimeoutMs: number;
   readonly maxConcurrentPerConnection: number;
   readonly drainTimeoutMs: number;
+  readonly metrics: boolean;
+  readonly metricsPort: number | undefined;
+  readonly registry: Registry | undefined;
+  readonly metricsHistogram: boolean | Readonly<ArrpcMetricsHistogramOptions>;
+  readonly metricsMaxErrorReasons: number;
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcServerOptions>([
   'host', 'port', 'authSecret', 'tlsCertFile', 'tlsKeyFile', 'tls', 'debug', 'resolvePattern',
   'maxMessageBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
-  'maxConcurrentPerConnection', 'drainTimeoutMs',
+  'maxConcurrentPerConnection', 'drainTimeoutMs', 'metrics', 'metricsPort', 'registry', 'metricsHistogram',
+  'metricsMaxErrorReasons',
 ]);
 
 /** setTimeout's largest delay; a longer one would fire at once. */
@@ -155,6 +197,11 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
     idleTimeoutMs: integer(options, 'idleTimeoutMs', DEFAULT_IDLE_TIMEOUT_MS, 0, MAX_TIMER_MS),
     maxConcurrentPerConnection: integer(options, 'maxConcurrentPerConnection', DEFAULT_MAX_CONCURRENT_PER_CONNECTION, 1),
     drainTimeoutMs: integer(options, 'drainTimeoutMs', DEFAULT_DRAIN_TIMEOUT_MS, 0, MAX_TIMER_MS),
+    metrics: boolean(options, 'metrics'),
+    metricsPort: options.metricsPort === undefined ? undefined : integer(options, 'metricsPort', 0, 0, 65_535),
+    registry: registry(options.registry),
+    metricsHistogram: histogram(options.metricsHistogram),
+    metricsMaxErrorReasons: integer(options, 'metricsMaxErrorReasons', DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
   });
 }
 
@@ -196,6 +243,29 @@ function resolver(value: unknown): ArrpcPatternResolver | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw invalid('resolvePattern', value, 'a function');
   return value as ArrpcPatternResolver;
+}
+
+function registry(value: unknown): Registry | undefined {
+  if (value === undefined) return undefined;
+  const looksLikeRegistry =
+    value !== null && typeof value === 'object' && typeof (value as Registry).getSingleMetric === 'function';
+  if (!looksLikeRegistry) throw invalid('registry', value, 'a prom-client Registry');
+  return value as Registry;
+}
+
+function histogram(value: unknown): boolean | Readonly<ArrpcMetricsHistogramOptions> {
+  if (value === undefined || typeof value === 'boolean') return value ?? false;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('metricsHistogram', value, 'a boolean or { buckets }');
+  }
+  const buckets: unknown = (value as ArrpcMetricsHistogramOptions).buckets;
+  if (buckets === undefined) return Object.freeze({});
+  const increasing =
+    Array.isArray(buckets) &&
+    buckets.length > 0 &&
+    buckets.every((b: unknown, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]));
+  if (!increasing) throw invalid('metricsHistogram.buckets', buckets, 'a non-empty array of finite, strictly increasing numbers');
+  return Object.freeze({ buckets: Object.freeze([...(buckets as number[])]) });
 }
 
 function tlsOptions(value: unknown, fromFiles: boolean): Readonly<TlsOptions> | undefined {

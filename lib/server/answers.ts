@@ -16,6 +16,14 @@ export const FixedAnswer = {
   deadline: formatRemoteError(RemoteErrorKind.Timeout, 'deadline exceeded before the handler started'),
 } as const;
 
+/**
+ * The message of an error answer this server wrote (`arrpc.error.<Kind>: <message>`): the
+ * metrics' `reason`, as the reference records the error's message.
+ */
+export function errorReason(answer: string): string {
+  return answer.slice(answer.indexOf(': ') + 2);
+}
+
 /** The answer to a complete value the protocol refuses; the connection stays usable. */
 export function invalidMessageAnswer(reason: string): string {
   return formatRpcError(`invalid message: ${reason}`);

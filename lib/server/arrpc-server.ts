@@ -4,8 +4,12 @@ import * as tls from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { ARRPC_RESERVED_PATTERN_PREFIX, ARRPC_TRANSPORT_ID } from '../constants.js';
+import { openMetricsServer, type MetricsServerHandle } from '../metrics/metrics-server.js';
+import { NOOP_SERVER_METRICS_RECORDER, type ServerMetricsRecorder } from '../metrics/recorder.js';
+import { createServerMetricsRecorder } from '../metrics/server-recorder.js';
 import { type ArrpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from '../options/server-options.js';
 import { ConnectionHandler } from './connection-handler.js';
+import { resolveHandlerNames } from './handler-names.js';
 import { MessageRouter } from './message-router.js';
 import { ArrpcServerStatus, type ArrpcServerEvents } from './server-events.js';
 
@@ -31,6 +35,11 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   protected override readonly logger = new Logger(ArrpcServer.name);
   private readonly options: ResolvedServerOptions;
   private readonly router: MessageRouter;
+  /** The Prometheus recorder with `metrics: true`, else the no-op one. */
+  private readonly recorder: ServerMetricsRecorder;
+  /** `handler_func` by handler, read at `listen()` when metrics are on. */
+  private handlerNames: ReadonlyMap<MessageHandler, string> = new Map();
+  private metricsServer: MetricsServerHandle | undefined;
   private readonly connections = new Set<ConnectionHandler>();
   private pendingListeners: [string, Listener][] = [];
   private server: net.Server | undefined;
@@ -43,10 +52,15 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   constructor(options: ArrpcServerOptions = {}) {
     super();
     this.options = resolveServerOptions(options);
+    const { metrics, registry, metricsHistogram, metricsMaxErrorReasons } = this.options;
+    this.recorder = metrics
+      ? createServerMetricsRecorder({ registry, histogram: metricsHistogram, maxErrorReasons: metricsMaxErrorReasons })
+      : NOOP_SERVER_METRICS_RECORDER;
     this.router = new MessageRouter(
       {
         handlers: this.messageHandlers,
         isDraining: () => this.draining,
+        handlerName: (handler) => this.handlerNames.get(handler) ?? '',
         handleRequest: (context, produce, respond) => this.handleRequest(context, produce, respond),
         handleEvent: (route, packet, context) => this.handleEvent(route, packet, context),
         normalizePattern: (pattern) => this.normalizePattern(pattern),
@@ -59,9 +73,10 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   }
 
   /**
-   * Binds `host:port` (reading the TLS files first), then calls `callback()`;
+   * Binds `host:port` (reading the TLS files first), then opens the `/metrics`
+   * listener when `metrics` and `metricsPort` say so, then calls `callback()`;
    * calls `callback(error)` instead when a handler uses a reserved `arrpc.*`
-   * pattern, a file cannot be read, or the address cannot be bound.
+   * pattern, a file cannot be read, or an address cannot be bound.
    */
   listen(callback: (error?: unknown) => void): void {
     this.start().then(
@@ -79,10 +94,19 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
    * answered `UnavailableException` without a handler, plain messages are
    * served; once every peer has closed and every handler finished, or at
    * `drainTimeoutMs`, running handlers are aborted and the sockets closed.
+   * The standalone `/metrics` listener closes last.
    */
   close(): Promise<void> {
-    this.closing ??= this.drain();
+    this.closing ??= this.drain().then(() => this.closeMetricsServer());
     return this.closing;
+  }
+
+  /**
+   * The port the standalone `/metrics` listener is bound to (the one picked when
+   * `metricsPort` is 0), once `listen` has opened it; undefined when there is none.
+   */
+  getMetricsPort(): number | undefined {
+    return this.metricsServer?.port;
   }
 
   /** Registers a `net`/`tls` server listener; one registered before `listen` is kept for it. */
@@ -107,6 +131,11 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
 
   private async start(): Promise<void> {
     this.refuseReservedPatterns();
+    if (this.recorder.enabled) {
+      this.handlerNames = await resolveHandlerNames(this.messageHandlers, (why) =>
+        this.logger.warn(`metrics: handler_func is the pattern where ${why}`),
+      );
+    }
     const server = await this.createServer();
     if (this.closing) throw new Error('ArrpcServer was closed before it listened');
     this.server = server;
@@ -124,8 +153,36 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
       });
     });
     server.on('error', (error) => this.logger.error(`server error: ${error.message}`, error.stack));
+    await this.openMetricsServer(server);
     this._status$.next(ArrpcServerStatus.Connected);
     if (this.options.debug) this.logger.debug(`listening on ${describeAddress(server.address())}`);
+  }
+
+  /** Opens the standalone `/metrics` listener if asked for; stops listening again if it cannot. */
+  private async openMetricsServer(server: net.Server): Promise<void> {
+    const { metrics, metricsPort, registry } = this.options;
+    if (!metrics || metricsPort === undefined) return;
+    let handle: MetricsServerHandle;
+    try {
+      handle = await openMetricsServer({ port: metricsPort, registry });
+    } catch (error) {
+      server.close();
+      this.server = undefined;
+      throw error;
+    }
+    // close() may have begun meanwhile: it closes what is open when its drain ends.
+    if (this.closing) {
+      await handle.close();
+      throw new Error('ArrpcServer was closed before it listened');
+    }
+    this.metricsServer = handle;
+    if (this.options.debug) this.logger.debug(`serving metrics on port ${handle.port}`);
+  }
+
+  private async closeMetricsServer(): Promise<void> {
+    const handle = this.metricsServer;
+    this.metricsServer = undefined;
+    await handle?.close();
   }
 
   /** Every `arrpc.*` pattern is the server's own (`arrpc.ping` and those to come). */
@@ -143,8 +200,10 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
     const socketOptions = { allowHalfOpen: true, noDelay: true };
     if (!this.options.useTls) return net.createServer(socketOptions, accept);
     const server = tls.createServer({ ...this.options.tls, ...(await this.readCertificateFiles()), ...socketOptions }, accept);
-    server.on('tlsClientError', (error) => {
+    server.on('tlsClientError', (error, socket) => {
       if (this.options.debug) this.logger.debug(`TLS handshake failed: ${error.message}`);
+      // Node only reports a handshake timeout (tls `handshakeTimeout`) here and leaves the socket open.
+      socket.destroy();
     });
     return server;
   }
@@ -157,8 +216,16 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   }
 
   private accept(socket: net.Socket): void {
-    const connection = new ConnectionHandler(socket, this.options.useTls, this.router, this.options, this.logger, (done) =>
-      this.forget(done),
+    const { useTls } = this.options;
+    const metrics = this.recorder.enabled ? this.recorder.forConnection(socket.remoteAddress, useTls) : undefined;
+    const connection = new ConnectionHandler(
+      socket,
+      useTls,
+      this.router,
+      this.options,
+      this.logger,
+      (done) => this.forget(done),
+      metrics,
     );
     this.connections.add(connection);
   }

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '@nestjs/common';
+import type { ServerConnectionMetrics } from '../metrics/recorder.js';
 import type { ResolvedServerOptions } from '../options/server-options.js';
 import {
   MessageDecoder,
@@ -7,16 +8,23 @@ import {
   widenForPythonReader,
   type MessageHandler,
 } from '../protocol/index.js';
-import { FixedAnswer, invalidMessageAnswer } from './answers.js';
+import { FixedAnswer, errorReason, invalidMessageAnswer } from './answers.js';
 import type { ArrpcConnectionInfo } from './arrpc.context.js';
-import type { HandlerRun, MessageDispatcher } from './dispatch.js';
+import type { HandlerRun, MessageDispatcher, RequestRecord } from './dispatch.js';
+import { Fifo } from './fifo.js';
 import { OneShotTimer } from './one-shot-timer.js';
 import { closedReason } from './request-scope.js';
 
 /** One answer's place in the connection's FIFO: filled when the answer is known. */
-interface Slot {
+interface Slot extends RequestRecord {
   bytes: Buffer | undefined;
   run: HandlerRun | undefined;
+  /** The error answer, when the answer is one. */
+  failure: string | undefined;
+  /** The message's size as received, envelope and signature included. */
+  readonly size: number;
+  /** `performance.now()` when the whole message was read; 0 when metrics are off. */
+  readonly receivedAt: number;
 }
 
 /** After the server ends its side, a peer that never closes its own is dropped this much later. */
@@ -38,8 +46,8 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   readonly peer: string;
   private readonly decoder: MessageDecoder;
   private readonly encoder: MessageEncoder;
-  private readonly slots: Slot[] = [];
-  private readonly waiting: Slot[] = [];
+  private readonly slots = new Fifo<Slot>();
+  private readonly waiting = new Fifo<Slot>();
   private readonly running = new Set<HandlerRun>();
   private paused = false;
   private closeReason: string | undefined;
@@ -58,6 +66,8 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
     private readonly options: ResolvedServerOptions,
     private readonly logger: Logger,
     private readonly onFinished: (connection: ConnectionHandler) => void,
+    /** This connection's metrics; undefined when metrics are off, and then nothing is timed. */
+    private readonly metrics?: ServerConnectionMetrics,
   ) {
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
@@ -105,12 +115,24 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   }
 
   private readonly onMessage: MessageHandler = (value, byteLength, refusal) => {
-    const slot: Slot = { bytes: undefined, run: undefined };
+    // This message is done; one that starts later in the same read gets its own time (armIncomplete).
+    this.incompleteTimer.clear();
+    const slot: Slot = {
+      bytes: undefined,
+      run: undefined,
+      failure: undefined,
+      handlerFunc: '',
+      pattern: '',
+      signed: false,
+      counted: true,
+      size: byteLength,
+      receivedAt: this.metrics === undefined ? 0 : performance.now(),
+    };
     this.slots.push(slot);
     const dispatch = refusal
-      ? { answer: invalidMessageAnswer(refusal.message) }
-      : this.dispatcher.dispatch(value, byteLength, this);
-    if (dispatch.run === undefined) return this.fill(slot, dispatch.answer);
+      ? { answer: invalidMessageAnswer(refusal.message), failed: true }
+      : this.dispatcher.dispatch(value, byteLength, this, slot);
+    if (dispatch.run === undefined) return this.fill(slot, dispatch.answer, dispatch.failed === true);
     slot.run = dispatch.run;
     this.waiting.push(slot);
   };
@@ -126,10 +148,10 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   private start(slot: Slot): void {
     const run = slot.run!;
     let replied = false;
-    const reply = (answer: unknown): void => {
+    const reply = (answer: unknown, failed: boolean): void => {
       if (replied) return;
       replied = true;
-      this.fill(slot, answer);
+      this.fill(slot, answer, failed);
       this.flush();
     };
     this.running.add(run);
@@ -139,7 +161,7 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
         this.logger.error(`handler for "${run.label}" failed`, (error as Error)?.stack);
       })
       .finally(() => {
-        reply(FixedAnswer.internal); // only if the run settled without replying
+        reply(FixedAnswer.internal, true); // only if the run settled without replying
         run.scope.end();
         this.running.delete(run);
         this.startWaiting();
@@ -148,13 +170,18 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
       });
   }
 
-  /** Encodes an answer into its slot; the encoder is reused, the bytes are a copy. */
-  private fill(slot: Slot, answer: unknown): void {
+  /**
+   * Encodes an answer into its slot; the encoder is reused, the bytes are a copy. `failed`
+   * marks an error answer (always a str this server wrote).
+   */
+  private fill(slot: Slot, answer: unknown, failed: boolean): void {
     try {
       slot.bytes = widenForPythonReader(this.encoder.encode(answer));
+      if (failed) slot.failure = answer as string;
     } catch (error) {
       this.logger.error(`an answer to ${this.peer} has no MessagePack form: ${(error as Error).message}`);
       slot.bytes = widenForPythonReader(this.encoder.encode(FixedAnswer.internal));
+      slot.failure = FixedAnswer.internal;
     }
   }
 
@@ -162,16 +189,24 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   private flush(): void {
     if (this.closed || this.socket.destroyed) return;
     const slots = this.slots;
-    const several = slots.length > 1 && slots[1]!.bytes !== undefined;
+    const several = slots.length > 1 && slots.at(1)!.bytes !== undefined;
     if (several) this.socket.cork();
-    while (slots.length > 0 && slots[0]!.bytes !== undefined) {
-      const bytes = slots.shift()!.bytes!;
-      this.socket.write(bytes);
-      if (this.options.debug) this.debug(`answered (${bytes.length} bytes)`);
+    let now = 0;
+    while (slots.length > 0 && slots.at(0)!.bytes !== undefined) {
+      const slot = slots.shift()!;
+      this.socket.write(slot.bytes!);
+      if (this.options.debug) this.debug(`answered (${slot.bytes!.length} bytes)`);
+      if (this.metrics !== undefined && slot.counted) this.record(this.metrics, slot, (now ||= performance.now()));
     }
     if (several) this.socket.uncork();
     this.updateFlow();
     if (slots.length === 0) this.whenAnswered();
+  }
+
+  /** Records an answered message: its time from being read to its answer being written, and its failure. */
+  private record(metrics: ServerConnectionMetrics, slot: Slot, now: number): void {
+    metrics.request(slot.handlerFunc, slot.pattern, slot.signed, (now - slot.receivedAt) / 1000, slot.size);
+    if (slot.failure !== undefined) metrics.error(slot.handlerFunc, slot.signed, errorReason(slot.failure));
   }
 
   /** Pauses reading while answers back up (unwritten or unread by the peer), resumes after. */
@@ -222,8 +257,8 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
     this.lingerTimer.clear();
     for (const run of this.running) run.scope.abort(closedReason('the connection closed'));
     // Nobody is left to read these answers: waiting handlers never start.
-    this.waiting.length = 0;
-    this.slots.length = 0;
+    this.waiting.clear();
+    this.slots.clear();
     this.debug(`closed${this.closeReason === undefined ? '' : ` (${this.closeReason})`}`);
     this.checkFinished();
   }

@@ -2,22 +2,42 @@
 import type { ConnectionHandler } from './connection-handler.js';
 import type { RequestScope } from './request-scope.js';
 
+/**
+ * What the metrics say about one message, filled in by the router as it decides: primitives
+ * only, kept in the connection's per-message slot, so recording allocates nothing.
+ */
+export interface RequestRecord {
+  /** The handler's method name; `''` while none runs (refused, no handler, `arrpc.ping`). */
+  handlerFunc: string;
+  /** The pattern as a string; `''` when none was read. */
+  pattern: string;
+  /** Signed and verified. */
+  signed: boolean;
+  /** False for what is not counted (`arrpc.ping`). */
+  counted: boolean;
+}
+
 /** A handler to start once the connection has room; it replies exactly once. */
 export interface HandlerRun {
   readonly scope: RequestScope;
   /** The pattern, for logs. */
   readonly label: string;
-  /** Starts the handler; settles when it has finished (an event's ack is replied before). */
-  start(reply: (answer: unknown) => void): Promise<void>;
+  /**
+   * Starts the handler; settles when it has finished (an event's ack is replied before).
+   * `failed` marks an error answer (an `arrpc.error.*` str this server wrote).
+   */
+  start(reply: (answer: unknown, failed: boolean) => void): Promise<void>;
 }
 
 /** What a message gets: a handler run, or else `answer` at once (undefined answers nil). */
 export interface Dispatch {
   readonly run?: HandlerRun;
   readonly answer?: unknown;
+  /** `answer` is an error answer. */
+  readonly failed?: boolean;
 }
 
-/** Decides, when a message arrives, what it gets. */
+/** Decides, when a message arrives, what it gets, and fills in `record` on the way. */
 export interface MessageDispatcher {
-  dispatch(message: unknown, byteLength: number, connection: ConnectionHandler): Dispatch;
+  dispatch(message: unknown, byteLength: number, connection: ConnectionHandler, record: RequestRecord): Dispatch;
 }

@@ -7,13 +7,15 @@ import { readEnvelope, verifyMessage, type DecoderLimits, type Envelope } from '
 import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
 import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
 import type { ConnectionHandler } from './connection-handler.js';
-import type { Dispatch, HandlerRun, MessageDispatcher } from './dispatch.js';
+import type { Dispatch, HandlerRun, MessageDispatcher, RequestRecord } from './dispatch.js';
 import { RequestScope } from './request-scope.js';
 
 /** The parts of Nest's `Server` the router uses; `ArrpcServer` lends its own. */
 export interface NestServerBridge {
   readonly handlers: ReadonlyMap<string, MessageHandler>;
   readonly isDraining: () => boolean;
+  /** The metrics' `handler_func` of a registered handler. */
+  handlerName(handler: MessageHandler): string;
   handleRequest(context: BaseRpcContext, produce: () => Promise<Observable<unknown>>, respond: (packet: WritePacket) => void): unknown;
   handleEvent(route: string, packet: ReadPacket, context: BaseRpcContext): Promise<unknown>;
   normalizePattern(pattern: MsPattern): string;
@@ -23,6 +25,16 @@ export interface NestServerBridge {
 
 /** A whole `arrpc-timeout-ms`: decimal digits, at most 15 so the number stays exact. */
 const TIMEOUT_MS_TEXT = /^\d{1,15}$/;
+
+/** The answers given without a handler, built once. */
+const Answered = {
+  auth: { answer: FixedAnswer.auth, failed: true },
+  noHandler: { answer: FixedAnswer.noHandler, failed: true },
+  internal: { answer: FixedAnswer.internal, failed: true },
+  draining: { answer: FixedAnswer.draining, failed: true },
+  ping: { answer: ARRPC_PING_ANSWER },
+  eventAck: { answer: null },
+} as const satisfies Record<string, Dispatch>;
 
 /**
  * Decides what each message gets (PROTOCOL.md part 2): the signature is
@@ -46,7 +58,7 @@ export class MessageRouter implements MessageDispatcher {
     this.limits = { maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth };
   }
 
-  dispatch(message: unknown, byteLength: number, connection: ConnectionHandler): Dispatch {
+  dispatch(message: unknown, byteLength: number, connection: ConnectionHandler, record: RequestRecord): Dispatch {
     let value = message;
     const signed = this.options.authSecret !== undefined;
     if (signed) {
@@ -54,30 +66,36 @@ export class MessageRouter implements MessageDispatcher {
         value = verifyMessage(message, this.options.authSecret!, this.limits);
       } catch (error) {
         connection.debug(`refused (${byteLength} bytes): ${(error as Error).message}`);
-        return { answer: FixedAnswer.auth };
+        return Answered.auth;
       }
     }
+    record.signed = signed;
     let envelope: Envelope | undefined;
     try {
       envelope = readEnvelope(value);
     } catch (error) {
       connection.debug(`refused (${byteLength} bytes): ${(error as Error).message}`);
-      return { answer: invalidMessageAnswer((error as Error).message) };
+      return { answer: invalidMessageAnswer((error as Error).message), failed: true };
     }
-    if (envelope === undefined) return this.plain(value, byteLength, connection, signed);
+    if (envelope === undefined) return this.plain(value, byteLength, connection, signed, record);
     const pattern = this.nest.patternAsString(envelope.pattern);
+    record.pattern = pattern;
     if (this.options.debug) connection.debug(`${envelope.kind} "${pattern}" (${byteLength} bytes)`);
     if (envelope.metaIgnored) connection.debug('meta is not a map of str to str: ignored');
-    if (this.nest.isDraining()) return { answer: FixedAnswer.draining };
-    if (envelope.kind === 'event') return this.event(envelope, pattern, connection, signed);
-    if (envelope.pattern === ARRPC_PING_PATTERN) return { answer: ARRPC_PING_ANSWER };
+    if (this.nest.isDraining()) return Answered.draining;
+    if (envelope.kind === 'event') return this.event(envelope, pattern, connection, signed, record);
+    if (envelope.pattern === ARRPC_PING_PATTERN) {
+      record.counted = false;
+      return Answered.ping;
+    }
     const handler = this.nest.handlers.get(this.nest.normalizePattern(envelope.pattern as MsPattern));
     if (handler === undefined) return this.noHandler(pattern, connection);
+    record.handlerFunc = this.nest.handlerName(handler);
     const scope = new RequestScope(this.deadline(envelope.meta, connection));
-    return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope);
+    return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope, record);
   }
 
-  private plain(message: unknown, byteLength: number, connection: ConnectionHandler, signed: boolean): Dispatch {
+  private plain(message: unknown, byteLength: number, connection: ConnectionHandler, signed: boolean, record: RequestRecord): Dispatch {
     let route = ARRPC_DEFAULT_PATTERN;
     let pattern = ARRPC_DEFAULT_PATTERN;
     let data = message;
@@ -92,23 +110,25 @@ export class MessageRouter implements MessageDispatcher {
         }
       } catch (error) {
         this.logUnexpected(error);
-        return { answer: FixedAnswer.internal };
+        return Answered.internal;
       }
     }
+    record.pattern = pattern;
     if (this.options.debug) connection.debug(`plain message for "${pattern}" (${byteLength} bytes)`);
     const handler = this.nest.handlers.get(route);
     if (handler === undefined) return this.noHandler(pattern, connection);
-    return this.request(handler, data, [pattern, undefined, connection, signed], new RequestScope(undefined));
+    record.handlerFunc = this.nest.handlerName(handler);
+    return this.request(handler, data, [pattern, undefined, connection, signed], new RequestScope(undefined), record);
   }
 
   private noHandler(pattern: string, connection: ConnectionHandler): Dispatch {
     if (this.options.debug) connection.debug(`no handler for "${pattern}"`);
-    return { answer: FixedAnswer.noHandler };
+    return Answered.noHandler;
   }
 
-  private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope): Dispatch {
+  private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope, record: RequestRecord): Dispatch {
     const context = new ArrpcContext(args, scope);
-    const run: HandlerRun = { scope, label: args[0], start: (reply) => this.runRequest(handler, data, context, scope, reply) };
+    const run: HandlerRun = { scope, label: args[0], start: (reply) => this.runRequest(handler, data, context, scope, record, reply) };
     return { run };
   }
 
@@ -118,20 +138,24 @@ export class MessageRouter implements MessageDispatcher {
     data: unknown,
     context: ArrpcContext,
     scope: RequestScope,
-    reply: (answer: unknown) => void,
+    record: RequestRecord,
+    reply: (answer: unknown, failed: boolean) => void,
   ): Promise<void> {
     return new Promise((resolve) => {
-      const finish = (answer: unknown): void => {
-        reply(answer);
+      const finish = (answer: unknown, failed = true): void => {
+        reply(answer, failed);
         resolve();
       };
       // The deadline is checked when the handler would start, after any wait for room.
-      if (scope.expired) return finish(FixedAnswer.deadline);
+      if (scope.expired) {
+        record.handlerFunc = ''; // refused: no handler ran
+        return finish(FixedAnswer.deadline);
+      }
       let last: unknown = null;
       const respond = (packet: WritePacket): void => {
         if ('err' in packet) return finish(errorAnswer(packet.err, this.logUnexpected));
         if ('response' in packet) last = packet.response;
-        if (packet.isDisposed) finish(last);
+        if (packet.isDisposed) finish(last, false);
       };
       const produce = async (): Promise<Observable<unknown>> => {
         try {
@@ -151,17 +175,19 @@ export class MessageRouter implements MessageDispatcher {
   }
 
   /** An event is acknowledged with nil when its handler starts; the run lasts as long as the handler. */
-  private event(envelope: Envelope, pattern: string, connection: ConnectionHandler, signed: boolean): Dispatch {
+  private event(envelope: Envelope, pattern: string, connection: ConnectionHandler, signed: boolean, record: RequestRecord): Dispatch {
     const route = this.nest.normalizePattern(envelope.pattern as MsPattern);
-    if (!this.nest.handlers.has(route)) {
+    const handler = this.nest.handlers.get(route);
+    if (handler === undefined) {
       connection.debug(`no handler for event "${pattern}": acknowledged`);
-      return { answer: null };
+      return Answered.eventAck;
     }
+    record.handlerFunc = this.nest.handlerName(handler);
     const scope = new RequestScope(undefined);
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
     const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
-    const start = async (reply: (answer: unknown) => void): Promise<void> => {
-      reply(null);
+    const start = async (reply: (answer: unknown, failed: boolean) => void): Promise<void> => {
+      reply(null, false);
       try {
         await this.nest.handleEvent(route, packet, context);
       } catch (error) {

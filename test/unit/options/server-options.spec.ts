@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -7,6 +8,7 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
   resolveServerOptions,
@@ -33,6 +35,11 @@ describe('resolveServerOptions', () => {
       idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
       maxConcurrentPerConnection: DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
       drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+      metrics: false,
+      metricsPort: undefined,
+      registry: undefined,
+      metricsHistogram: false,
+      metricsMaxErrorReasons: DEFAULT_METRICS_MAX_ERROR_REASONS,
     });
     expect(Object.isFrozen(resolved)).toBe(true);
   });
@@ -65,7 +72,33 @@ describe('resolveServerOptions', () => {
     expect(resolveServerOptions({ tls: { requestCert: true }, tlsCertFile: 'a.crt', tlsKeyFile: 'a.key' }).useTls).toBe(true);
   });
 
+  it('keeps the metrics options, copying histogram buckets frozen', () => {
+    const registry = new Registry();
+    const buckets = [0.01, 0.1, 1];
+    const resolved = resolveServerOptions({
+      metrics: true,
+      metricsPort: 0,
+      registry,
+      metricsHistogram: { buckets },
+      metricsMaxErrorReasons: 0,
+    });
+    expect(resolved).toMatchObject({ metrics: true, metricsPort: 0, registry, metricsHistogram: { buckets }, metricsMaxErrorReasons: 0 });
+    expect(resolved.registry).toBe(registry);
+    const histogram = resolved.metricsHistogram as { buckets: number[] };
+    expect(histogram.buckets).not.toBe(buckets);
+    expect(Object.isFrozen(histogram.buckets)).toBe(true);
+    expect(resolveServerOptions({ metricsHistogram: true }).metricsHistogram).toBe(true);
+    expect(resolveServerOptions({ metricsHistogram: {} }).metricsHistogram).toEqual({});
+  });
+
   it.each<[string, ArrpcServerOptions, RegExp]>([
+    ['a non-boolean metrics', { metrics: 1 as never }, /ArrpcServerOptions\.metrics must be a boolean, got 1/],
+    ['a metrics port out of range', { metricsPort: 65_536 }, /metricsPort must be an integer from 0 to 65535, got 65536/],
+    ['a registry that is not one', { registry: {} as never }, /registry must be a prom-client Registry, got an object/],
+    ['a histogram that is neither', { metricsHistogram: 'yes' as never }, /metricsHistogram must be a boolean or \{ buckets \}, got "yes"/],
+    ['buckets out of order', { metricsHistogram: { buckets: [1, 0.5] } }, /metricsHistogram\.buckets must be a non-empty array of finite, strictly increasing numbers/],
+    ['empty buckets', { metricsHistogram: { buckets: [] } }, /metricsHistogram\.buckets must be/],
+    ['a negative reason bound', { metricsMaxErrorReasons: -1 }, /metricsMaxErrorReasons must be an integer at least 0, got -1/],
     ['a port out of range', { port: 70_000 }, /ArrpcServerOptions\.port must be an integer from 0 to 65535, got 70000/],
     ['a fractional limit', { maxMessageBytes: 1.5 }, /maxMessageBytes must be an integer at least 1, got 1\.5/],
     ['a zero message size', { maxMessageBytes: 0 }, /maxMessageBytes .* got 0/],
