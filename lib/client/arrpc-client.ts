@@ -1,11 +1,12 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { connectable, defer, Observable, ReplaySubject, throwError } from 'rxjs';
-import { ArrpcStatus } from '../constants.js';
+import { ARRPC_PING_PATTERN, ArrpcStatus } from '../constants.js';
 import { resolveClientOptions, type ArrpcClientOptions, type ResolvedClientOptions } from '../options/index.js';
 import { MAX_TIMEOUT_MS } from '../options/client-options.js';
 import type { EnvelopeKind } from '../protocol/index.js';
 import { ClientEventListeners, type ArrpcClientEvents } from './arrpc-client.events.js';
+import { ClientMetrics } from './client-metrics.js';
 import { ConnectionPool } from './connection-pool.js';
 import { PendingRequest, type Settle } from './pending-request.js';
 
@@ -40,26 +41,48 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
   private readonly options: ResolvedClientOptions;
   private readonly listeners = new ClientEventListeners();
   private readonly pool: ConnectionPool;
+  private readonly clientMetrics: ClientMetrics;
 
   constructor(options: ArrpcClientOptions) {
     super();
     this.options = resolveClientOptions(options);
-    const logger = this.options.debug ? new Logger(ArrpcClient.name) : undefined;
-    this.pool = new ConnectionPool(this.options, this.listeners, (status) => this._status$.next(status), logger);
+    const logger = new Logger(ArrpcClient.name);
+    this.clientMetrics = new ClientMetrics(this.options, logger);
+    this.pool = new ConnectionPool(
+      this.options,
+      this.listeners,
+      (status) => this._status$.next(status),
+      this.options.debug ? logger : undefined,
+      this.clientMetrics.recorder,
+    );
   }
 
   /**
    * Opens a connection now, instead of at the first call; resolves at once
    * when one is open. Rejects with `ConnectException` after `conMaxRetries`
-   * attempts. After `close()`, makes the client usable again.
+   * attempts. With `metrics` and `metricsPort`, also opens the `/metrics`
+   * listener, and rejects when it cannot. After `close()`, makes the client
+   * usable again.
    */
-  connect(): Promise<void> {
-    return this.pool.connect();
+  async connect(): Promise<void> {
+    await Promise.all([this.pool.connect(), this.clientMetrics.open()]);
   }
 
-  /** Fails queued and in-flight calls with `ClientClosedException` and closes every connection. */
-  close(): Promise<void> {
-    return this.pool.close();
+  /**
+   * Fails queued and in-flight calls with `ClientClosedException`, closes
+   * every connection, and gives back its share of the `/metrics` listener.
+   */
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.clientMetrics.close()]);
+  }
+
+  /**
+   * The port the standalone `/metrics` listener is bound to (the one picked
+   * when `metricsPort` is 0), once `connect()` or the first call opened it;
+   * undefined when there is none, and after `close()`.
+   */
+  getMetricsPort(): number | undefined {
+    return this.clientMetrics.listenerPort;
   }
 
   /** Closes the client when the Nest application shuts down. */
@@ -144,7 +167,20 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     const { pattern } = packet;
     // The envelope holds a str or a map; other patterns (numbers) take Nest's string form.
     const wirePattern = typeof pattern === 'string' || typeof pattern === 'object' ? pattern : this.normalizePattern(pattern);
-    return new PendingRequest({ kind, pattern: wirePattern, data: packet.data, metadata: packet.metadata }, timeoutMs, settle);
+    this.clientMetrics.openForCall();
+    const message = { kind, pattern: wirePattern, data: packet.data, metadata: packet.metadata };
+    return new PendingRequest(message, timeoutMs, settle, this.metricsPattern(wirePattern));
+  }
+
+  /**
+   * The pattern as the metrics label it; `undefined` when the call is not
+   * recorded (metrics off, or a health check: `arrpc.ping` is not counted).
+   */
+  private metricsPattern(pattern: unknown): string | undefined {
+    if (!this.clientMetrics.recorder.enabled || pattern === ARRPC_PING_PATTERN) return undefined;
+    // Only the opt-in histogram reads it: no per-call normalising without it.
+    if (this.options.metricsHistogram === false) return '';
+    return typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern);
   }
 }
 

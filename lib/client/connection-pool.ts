@@ -8,6 +8,7 @@ import {
   RpcTimeoutException,
   type ArrpcErrorContext,
 } from '../errors/index.js';
+import type { ClientMetricsRecorder } from '../metrics/index.js';
 import type { ResolvedClientOptions } from '../options/index.js';
 import type { ClientEventListeners } from './arrpc-client.events.js';
 import { Endpoint, type EndpointOwner } from './endpoint.js';
@@ -36,6 +37,7 @@ export class ConnectionPool {
     private readonly events: ClientEventListeners,
     private readonly onStatus: (status: ArrpcStatus) => void,
     private readonly logger: Logger | undefined,
+    recorder: ClientMetricsRecorder,
   ) {
     this.endpoint = new Endpoint(
       {
@@ -45,6 +47,7 @@ export class ConnectionPool {
         backoff: { attempts: options.conMaxRetries, baseMs: options.retryBaseMs },
         connectTimeoutMs: options.timeout,
         tls: createTlsOptions(options),
+        recorder,
         connection: {
           capacity: options.pipeline,
           limits: { maxMessageBytes: options.maxMessageBytes },
@@ -68,6 +71,8 @@ export class ConnectionPool {
    * soon as a connection has room, opening one if the pool may.
    */
   submit(request: PendingRequest, signal?: AbortSignal): void {
+    // Failures before any write count against the endpoint the call waits for.
+    request.metrics = this.endpoint.metrics;
     if (this.closed) return request.fail(new ClientClosedException(this.contextOf(request)));
     if (signal?.aborted) return request.fail(new CancelledException(this.contextOf(request), signal.reason));
     if (this.failIfExpired(request, request.remainingMs())) return;

@@ -8,6 +8,7 @@ import {
   type ArrpcErrorContext,
   type ArrpcException,
 } from '../errors/index.js';
+import type { ClientEndpointMetrics } from '../metrics/index.js';
 import {
   MessageDecoder,
   MessageEncoder,
@@ -28,6 +29,8 @@ export interface ConnectionSettings {
   readonly encoding: RequestEncoding;
   /** Set in debug mode only. */
   readonly logger: Logger | undefined;
+  /** The endpoint's metrics; `undefined` with metrics off. */
+  readonly metrics: ClientEndpointMetrics | undefined;
 }
 
 /** What a connection tells its owner. */
@@ -101,6 +104,8 @@ export class Connection {
     }
     request.state = 'written';
     request.connection = this;
+    request.bytes = bytes.length;
+    if (this.settings.metrics !== undefined) request.metrics = this.settings.metrics;
     this.inFlight.push(request);
     this.socket.write(bytes);
   }

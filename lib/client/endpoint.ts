@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { ClientEndpointMetrics, ClientMetricsRecorder } from '../metrics/index.js';
 import { Connection, type ConnectionOwner, type ConnectionSettings, type FailureFactory } from './connection.js';
 import { retryWithBackoff, type BackoffPolicy } from './retry.js';
 
@@ -14,8 +15,13 @@ export interface EndpointSettings {
   readonly connectTimeoutMs: number | undefined;
   /** `tls.connect` options; `undefined` for plain TCP. */
   readonly tls: tls.ConnectionOptions | undefined;
-  readonly connection: Omit<ConnectionSettings, 'endpoint'>;
+  readonly connection: Omit<ConnectionSettings, 'endpoint' | 'metrics'>;
+  /** The client's recorder; the no-op one with metrics off. */
+  readonly recorder: ClientMetricsRecorder;
 }
+
+/** The `reason` of `arrpc_client_retries_total` for a connection attempt made again. */
+const CONNECT_RETRY_REASON = 'connect';
 
 /** What an endpoint tells its pool, besides what its connections say. */
 export interface EndpointOwner extends ConnectionOwner {
@@ -30,8 +36,10 @@ export interface EndpointOwner extends ConnectionOwner {
  * retries. A pool holds one endpoint per server.
  */
 export class Endpoint {
-  /** The server as `host:port`, as errors and events name it. */
+  /** The server as `host:port`, as errors, events and metrics name it. */
   readonly address: string;
+  /** This endpoint's metrics (labels resolved once); `undefined` with metrics off. */
+  readonly metrics: ClientEndpointMetrics | undefined;
   private readonly live: Connection[] = [];
   private opening = 0;
   /** The latest opening still under way, for `connect()` to join instead of opening another. */
@@ -43,7 +51,11 @@ export class Endpoint {
     private readonly owner: EndpointOwner,
   ) {
     this.address = `${settings.host}:${settings.port}`;
-    this.connectionSettings = { ...settings.connection, endpoint: this.address };
+    const { recorder, connection, tls: tlsOptions } = settings;
+    this.metrics = recorder.enabled
+      ? recorder.forEndpoint(this.address, connection.encoding.authSecret !== undefined, tlsOptions !== undefined)
+      : undefined;
+    this.connectionSettings = { ...connection, endpoint: this.address, metrics: this.metrics };
   }
 
   /** The server's host name or address. */
@@ -105,9 +117,10 @@ export class Endpoint {
     this.opening++;
     let socket: net.Socket;
     try {
-      socket = await retryWithBackoff(() => this.connectSocket(signal), this.settings.backoff, signal, (error, attempt, delayMs) =>
-        this.owner.onRetry(this, attempt, delayMs, error as Error),
-      );
+      socket = await retryWithBackoff(() => this.connectSocket(signal), this.settings.backoff, signal, (error, attempt, delayMs) => {
+        this.metrics?.retry(CONNECT_RETRY_REASON);
+        this.owner.onRetry(this, attempt, delayMs, error as Error);
+      });
     } catch (error) {
       this.opening--;
       if (!signal.aborted) this.owner.onGiveUp(this, error as Error);

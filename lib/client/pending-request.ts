@@ -1,4 +1,5 @@
 import type { PacketMetadata } from '@nestjs/microservices';
+import type { ClientEndpointMetrics } from '../metrics/index.js';
 import type { EnvelopeKind } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 
@@ -17,15 +18,25 @@ export type Settle = (error: Error | undefined, value?: unknown) => void;
 /**
  * A call between submission and its outcome: queued, then written to one
  * connection, then settled. Holds its deadline and the timer and abort
- * listener that enforce it, and drops both once settled.
+ * listener that enforce it, and drops both once settled. With metrics on, it
+ * also records its outcome, once, as it settles.
  */
 export class PendingRequest {
   /** Where the call is; a settled call ignores every later outcome. */
   state: 'queued' | 'written' | 'settled' = 'queued';
   /** The connection it was written to, once written. */
   connection: Connection | undefined;
+  /** Bytes written for it, envelope and signature included; 0 until written. */
+  bytes = 0;
+  /**
+   * Where its outcome is recorded: the metrics of the endpoint it waits for, then of the one
+   * it was written to. `undefined` with metrics off.
+   */
+  metrics: ClientEndpointMetrics | undefined;
   /** `performance.now()` by which the answer must come; `undefined` without a timeout. */
   readonly deadline: number | undefined;
+  /** `performance.now()` at the call when it is recorded; 0 otherwise (nothing is timed). */
+  private readonly startedAt: number;
   private timer: NodeJS.Timeout | undefined;
   private signal: AbortSignal | undefined;
   private abortListener: (() => void) | undefined;
@@ -35,8 +46,15 @@ export class PendingRequest {
     /** The call's timeout in ms, when it has one. */
     readonly timeoutMs: number | undefined,
     private readonly settle: Settle,
+    /**
+     * The pattern as the metrics label it (`''` when only the histogram would read it and it
+     * is off); `undefined` when the call is not recorded (metrics off, or `arrpc.ping`).
+     */
+    private readonly metricsPattern?: string,
   ) {
-    this.deadline = timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
+    const now = timeoutMs === undefined && metricsPattern === undefined ? 0 : performance.now();
+    this.deadline = timeoutMs === undefined ? undefined : now + timeoutMs;
+    this.startedAt = metricsPattern === undefined ? 0 : now;
   }
 
   /** True once the outcome is in. */
@@ -79,6 +97,8 @@ export class PendingRequest {
     this.connection = undefined;
     clearTimeout(this.timer);
     if (this.abortListener) this.signal!.removeEventListener('abort', this.abortListener);
+    // Before the caller hears of it: a scrape right after the answer already counts it.
+    if (this.metrics !== undefined && this.metricsPattern !== undefined) this.record(this.metrics, error);
     try {
       this.settle(error, value);
     } catch (callbackError) {
@@ -88,5 +108,15 @@ export class PendingRequest {
         throw callbackError;
       });
     }
+  }
+
+  /**
+   * A written call counts as a request (bytes written, seconds from the call to its outcome),
+   * whatever the outcome; a failed one, written or not, counts as an error with its message
+   * as the reason (the recorder bounds distinct reasons).
+   */
+  private record(metrics: ClientEndpointMetrics, error: Error | undefined): void {
+    if (this.bytes > 0) metrics.request(this.metricsPattern!, (performance.now() - this.startedAt) / 1000, this.bytes);
+    if (error !== undefined) metrics.error(error instanceof Error ? error.message : String(error));
   }
 }

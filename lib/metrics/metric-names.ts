@@ -10,13 +10,13 @@ export const ARRPC_METRIC_NAMES = Object.freeze({
   serverReqBytes: 'arrpc_server_req_bytes',
   /** Counter: failed requests, by `reason`. */
   serverErrors: 'arrpc_server_errors_total',
-  /** Summary (`_count`, `_sum`): seconds from writing a request to reading its answer. */
+  /** Summary (`_count`, `_sum`): seconds from a call to its outcome, per request written. */
   clientReqSeconds: 'arrpc_client_req_seconds',
   /** Summary (`_count`, `_sum`): bytes of each request as written, envelope included. */
   clientReqBytes: 'arrpc_client_req_bytes',
   /** Counter: failed requests, by `reason`. */
   clientErrors: 'arrpc_client_errors_total',
-  /** Counter, beyond the reference: requests sent again, by `reason`. */
+  /** Counter, beyond the reference: attempts made again (`connect`: connection attempts), by `reason`. */
   clientRetries: 'arrpc_client_retries_total',
   /** Histogram, beyond the reference and opt-in: server latency by `pattern`. */
   serverReqDurationSeconds: 'arrpc_server_req_duration_seconds',

@@ -48,15 +48,18 @@ export interface ClientMetricsRecorder {
 /** One endpoint's metrics (labels `remote_address`, `signed_payload`, `tls` fixed). */
 export interface ClientEndpointMetrics {
   /**
-   * One answered request.
+   * One written request, whatever its outcome (failed ones also call {@link error}).
    * @param pattern the request's pattern as a string (only the opt-in histogram uses it)
-   * @param seconds from writing the request to reading its answer
+   * @param seconds from the call to its outcome
    * @param bytes the request's size as written, envelope and signature included
    */
   request(pattern: string, seconds: number, bytes: number): void;
-  /** One failed request; `reason` is bounded as on the server. */
+  /** One failed call, written or not; `reason` is bounded as on the server. */
   error(reason: string): void;
-  /** One request sent again (beyond the reference); `reason` is why, bounded likewise. */
+  /**
+   * One attempt made again (beyond the reference); `reason` is what was retried (`connect`:
+   * a connection attempt), bounded likewise.
+   */
   retry(reason: string): void;
 }
 

@@ -1,13 +1,16 @@
 import type { ConnectionOptions } from 'node:tls';
+import type { Registry } from 'prom-client';
 import {
   DEFAULT_CLIENT_HOST,
   DEFAULT_CON_MAX_RETRIES,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
   DEFAULT_POOL_SIZE,
   DEFAULT_RETRY_BASE_MS,
 } from '../constants.js';
+import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
 
 /**
  * What the client talks to. `'python'`: a Python arrpc server, which reads one
@@ -81,6 +84,40 @@ export interface ArrpcClientOptions {
   maxMessageBytes?: number;
   /** Logs connections, retries and protocol surprises at debug level. Defaults to false. */
   debug?: boolean;
+  /**
+   * Records the reference's Prometheus metrics (`arrpc_client_req_seconds`,
+   * `arrpc_client_req_bytes`, `arrpc_client_errors_total`) and `arrpc_client_retries_total`
+   * into {@link registry}. Defaults to false: nothing is recorded or timed.
+   */
+  metrics?: boolean;
+  /**
+   * Port of a standalone HTTP listener serving {@link registry} at `/metrics`, for a
+   * microservice with no HTTP side; 0 picks a free one (read it from
+   * `client.getMetricsPort()`). Opens at `connect()` or the first call, only with
+   * `metrics: true`, on every interface, and closes with `close()`; servers and clients of
+   * one process given the same port share one listener. `ARRPC_METRICS_PORT` (9095) is the
+   * reference's port. Defaults to none: no listener (a hybrid app serves `/metrics` with
+   * `ArrpcMetricsModule`).
+   */
+  metricsPort?: number;
+  /**
+   * The prom-client registry recorded into (and served on {@link metricsPort}). Defaults to
+   * prom-client's global `register`, the one `PrometheusModule` and `ArrpcMetricsModule` serve.
+   */
+  registry?: Registry;
+  /**
+   * Beyond the reference: also record latency in the histogram
+   * `arrpc_client_req_duration_seconds`, with a `pattern` label. `true` uses
+   * `DEFAULT_METRICS_HISTOGRAM_BUCKETS` (0.5 ms to 10 s); `{ buckets }` gives yours, in
+   * seconds, strictly increasing. Defaults to false.
+   */
+  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions;
+  /**
+   * Beyond the reference: distinct `reason` values `arrpc_client_errors_total` (and
+   * `arrpc_client_retries_total`) keeps; past them a new reason is counted as `other`. 0 counts
+   * every reason as `other`. Defaults to {@link DEFAULT_METRICS_MAX_ERROR_REASONS} (100).
+   */
+  metricsMaxErrorReasons?: number;
 }
 
 /** {@link ArrpcClientOptions} with every default filled in, frozen. */
@@ -99,6 +136,11 @@ export interface ResolvedClientOptions {
   readonly peer: ArrpcPeer;
   readonly maxMessageBytes: number;
   readonly debug: boolean;
+  readonly metrics: boolean;
+  readonly metricsPort: number | undefined;
+  readonly registry: Registry | undefined;
+  readonly metricsHistogram: boolean | Readonly<ArrpcMetricsHistogramOptions>;
+  readonly metricsMaxErrorReasons: number;
 }
 
 /** Longest timeout, in ms, a Node timer can wait (about 24.8 days); a longer one would fire at once. */
@@ -107,7 +149,8 @@ export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const PEERS: readonly ArrpcPeer[] = ['python', 'nestjs-arrpc'];
 const KNOWN_OPTIONS = new Set<string>([
   'host', 'port', 'timeout', 'conMaxRetries', 'retryBaseMs', 'authSecret', 'tlsCaFile',
-  'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxMessageBytes', 'debug',
+  'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
+  'registry', 'metricsHistogram', 'metricsMaxErrorReasons',
 ]);
 
 /**
@@ -147,6 +190,11 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     peer,
     maxMessageBytes: integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),
     debug: boolean('debug', given.debug ?? false),
+    metrics: boolean('metrics', given.metrics ?? false),
+    metricsPort: given.metricsPort === undefined ? undefined : integer('metricsPort', given.metricsPort, 0, 65_535),
+    registry: given.registry === undefined ? undefined : registry(given.registry),
+    metricsHistogram: histogram(given.metricsHistogram ?? false),
+    metricsMaxErrorReasons: integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
   });
 }
 
@@ -191,6 +239,28 @@ function boolean(name: string, value: unknown): boolean {
 function object<T>(name: string, value: T): T {
   if (value === null || typeof value !== 'object') throw invalid(name, 'an object', value);
   return value;
+}
+
+function registry(value: unknown): Registry {
+  if (value === null || typeof value !== 'object' || typeof (value as Registry).getSingleMetric !== 'function') {
+    throw invalid('registry', 'a prom-client Registry', value);
+  }
+  return value as Registry;
+}
+
+function histogram(value: unknown): boolean | Readonly<ArrpcMetricsHistogramOptions> {
+  if (typeof value === 'boolean') return value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('metricsHistogram', 'a boolean or { buckets }', value);
+  }
+  const buckets: unknown = (value as ArrpcMetricsHistogramOptions).buckets;
+  if (buckets === undefined) return Object.freeze({});
+  const increasing =
+    Array.isArray(buckets) &&
+    buckets.length > 0 &&
+    buckets.every((b: unknown, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]));
+  if (!increasing) throw invalid('metricsHistogram.buckets', 'a non-empty array of finite, strictly increasing numbers', buckets);
+  return Object.freeze({ buckets: Object.freeze([...(buckets as number[])]) });
 }
 
 function invalid(name: string, expected: string, value: unknown): TypeError {

@@ -1,8 +1,10 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_CLIENT_HOST,
   DEFAULT_CON_MAX_RETRIES,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
   DEFAULT_POOL_SIZE,
@@ -29,6 +31,11 @@ describe('resolveClientOptions', () => {
       peer: DEFAULT_PEER,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
       debug: false,
+      metrics: false,
+      metricsPort: undefined,
+      registry: undefined,
+      metricsHistogram: false,
+      metricsMaxErrorReasons: DEFAULT_METRICS_MAX_ERROR_REASONS,
     });
     expect(Object.isFrozen(resolved)).toBe(true);
     expect([DEFAULT_CLIENT_HOST, DEFAULT_CON_MAX_RETRIES, DEFAULT_RETRY_BASE_MS, DEFAULT_PEER]).toEqual(['127.0.0.1', 5, 1000, 'python']);
@@ -38,8 +45,13 @@ describe('resolveClientOptions', () => {
     const given: ArrpcClientOptions = {
       host: 'prices.internal', port: 1, timeout: 0.5, conMaxRetries: 1, retryBaseMs: 0, authSecret: 's', tlsCaFile: '/ca.pem',
       tlsSelfSigned: true, tls: { servername: 'x' }, poolSize: 4, pipeline: 16, peer: 'nestjs-arrpc', maxMessageBytes: 1, debug: true,
+      metrics: true, metricsPort: 0, registry: new Registry(), metricsHistogram: { buckets: [0.1, 1] }, metricsMaxErrorReasons: 0,
     };
-    expect(resolveClientOptions(given)).toEqual(given);
+    const resolved = resolveClientOptions(given);
+    expect(resolved).toEqual(given);
+    expect(resolved.registry).toBe(given.registry);
+    expect(resolveClientOptions({ port: 1, metricsHistogram: true }).metricsHistogram).toBe(true);
+    expect(resolveClientOptions({ port: 1, metricsHistogram: {} }).metricsHistogram).toEqual({});
   });
 
   it('requires the port', () => {
@@ -67,6 +79,14 @@ describe('resolveClientOptions', () => {
     ['debug as a string', { port: 1, debug: 'yes' as never }, /"debug": expected true or false, got "yes"/],
     ['tls as a string', { port: 1, tls: 'on' as never }, /"tls": expected an object, got "on"/],
     ['empty tlsCaFile', { port: 1, tlsCaFile: '' }, /"tlsCaFile"/],
+    ['metrics as a string', { port: 1, metrics: 'yes' as never }, /"metrics": expected true or false, got "yes"/],
+    ['metricsPort too high', { port: 1, metricsPort: 65_536 }, /"metricsPort": expected an integer from 0 to 65535, got 65536/],
+    ['negative metricsPort', { port: 1, metricsPort: -1 }, /"metricsPort".*got -1/],
+    ['a registry that is not one', { port: 1, registry: {} as never }, /"registry": expected a prom-client Registry, got an object/],
+    ['metricsHistogram as a string', { port: 1, metricsHistogram: 'on' as never }, /"metricsHistogram": expected a boolean or \{ buckets \}, got "on"/],
+    ['decreasing buckets', { port: 1, metricsHistogram: { buckets: [1, 0.5] } }, /"metricsHistogram.buckets": expected a non-empty array of finite, strictly increasing numbers/],
+    ['empty buckets', { port: 1, metricsHistogram: { buckets: [] } }, /"metricsHistogram.buckets"/],
+    ['negative metricsMaxErrorReasons', { port: 1, metricsMaxErrorReasons: -1 }, /"metricsMaxErrorReasons": expected an integer from 0 up, got -1/],
   ])('refuses %s, naming the option and the value', (_name, options, message) => {
     expect(() => resolveClientOptions(options)).toThrow(TypeError);
     expect(() => resolveClientOptions(options)).toThrow(message);
