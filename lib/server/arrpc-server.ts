@@ -41,6 +41,8 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   private handlerNames: ReadonlyMap<MessageHandler, string> = new Map();
   private metricsServer: MetricsServerHandle | undefined;
   private readonly connections = new Set<ConnectionHandler>();
+  /** The base class's start hook, which only calls `done`: requests skip the hook machinery while it is set. */
+  private readonly defaultStartHook = this.onProcessingStartHook;
   private pendingListeners: [string, Listener][] = [];
   private server: net.Server | undefined;
   private draining = false;
@@ -66,6 +68,7 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
         normalizePattern: (pattern) => this.normalizePattern(pattern),
         patternAsString: (pattern) => this.getPatternAsString(pattern),
         toObservable: (result) => this.transformToObservable(result),
+        hasProcessingHooks: () => this.onProcessingStartHook !== this.defaultStartHook || this.onProcessingEndHook !== undefined,
       },
       this.options,
       this.logger,

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { BaseRpcContext, MessageHandler, MsPattern, ReadPacket, WritePacket } from '@nestjs/microservices';
-import { type Observable, throwError } from 'rxjs';
+import { isObservable, type Observable, throwError } from 'rxjs';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
 import type { ResolvedServerOptions } from '../options/server-options.js';
 import { readEnvelope, verifyMessage, type DecoderLimits, type Envelope } from '../protocol/index.js';
@@ -21,6 +21,8 @@ export interface NestServerBridge {
   normalizePattern(pattern: MsPattern): string;
   patternAsString(pattern: unknown): string;
   toObservable(result: unknown): Observable<unknown>;
+  /** True when a processing start or end hook was set (`@nestjs/observe`, say). */
+  hasProcessingHooks(): boolean;
 }
 
 /** A whole `arrpc-timeout-ms`: decimal digits, at most 15 so the number stays exact. */
@@ -151,6 +153,7 @@ export class MessageRouter implements MessageDispatcher {
         record.handlerFunc = ''; // refused: no handler ran
         return finish(FixedAnswer.deadline);
       }
+      if (!this.nest.hasProcessingHooks()) return void this.runDirect(handler, data, context, finish);
       let last: unknown = null;
       const respond = (packet: WritePacket): void => {
         if ('err' in packet) return finish(errorAnswer(packet.err, this.logUnexpected));
@@ -171,6 +174,35 @@ export class MessageRouter implements MessageDispatcher {
       } catch (error) {
         finish(errorAnswer(error, this.logUnexpected));
       }
+    });
+  }
+
+  /**
+   * With no processing hook set, `handleRequest` adds nothing but its
+   * Observable plumbing (operators, a subscription, a tick per answer), so the
+   * handler is called and its result read here, to the same answers: its
+   * last value, nil when empty, the exception filter's error as an error.
+   */
+  private async runDirect(
+    handler: MessageHandler,
+    data: unknown,
+    context: ArrpcContext,
+    finish: (answer: unknown, failed?: boolean) => void,
+  ): Promise<void> {
+    let result: unknown;
+    try {
+      result = await handler(data, context);
+    } catch (error) {
+      return finish(errorAnswer(error, this.logUnexpected));
+    }
+    if (!isObservable(result)) return finish(result, false);
+    let last: unknown = null;
+    result.subscribe({
+      next: (value) => {
+        last = value;
+      },
+      error: (error: unknown) => finish(errorAnswer(error, this.logUnexpected)),
+      complete: () => finish(last, false),
     });
   }
 
