@@ -28,3 +28,5 @@ const strategy = new ArrpcServer({
 const app = await NestFactory.createMicroservice(BenchModule, { strategy, logger: ['error', 'warn'] });
 await app.listen();
 console.log(JSON.stringify({ port: strategy.unwrap().address().port }));
+// Exit normally on a signal, so `node --cpu-prof` writes its profile.
+process.once('SIGINT', () => process.exit(0));

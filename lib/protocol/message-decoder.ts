@@ -354,6 +354,8 @@ function setOwn(map: Record<string, unknown>, key: string, value: unknown): void
 function describeKey(key: unknown): string {
   if (key === null) return 'nil';
   if (Array.isArray(key)) return 'an array';
+  if (key instanceof ExtData || key instanceof ArrpcTimestamp) return 'an ext value';
   if (typeof key === 'object') return 'a map';
-  return `a ${typeof key === 'bigint' || typeof key === 'number' ? 'int or float' : typeof key}`;
+  if (typeof key === 'number' || typeof key === 'bigint') return Number.isInteger(key) || typeof key === 'bigint' ? 'an int' : 'a float';
+  return `a ${typeof key}`;
 }
