@@ -1,0 +1,154 @@
+import { createServer } from 'node:net';
+import type { ArrpcClientOptions, ArrpcServerOptions } from '../lib/index.js';
+
+/** Every environment variable the sample reads; the README's table lists the same. */
+export const SAMPLE_ENV = [
+  'ARRPC_PORT',
+  'HTTP_PORT',
+  'ARRPC_UPSTREAM',
+  'ARRPC_AUTH_SECRET',
+  'ARRPC_TLS_CERT_FILE',
+  'ARRPC_TLS_KEY_FILE',
+  'ARRPC_TLS_CA_FILE',
+  'ARRPC_TLS_SELF_SIGNED',
+  'ARRPC_DEBUG',
+] as const;
+
+/** arrpc port when `ARRPC_PORT` is unset. */
+export const SAMPLE_ARRPC_PORT = 4000;
+/** HTTP port when `HTTP_PORT` is unset. */
+export const SAMPLE_HTTP_PORT = 3000;
+/** Milliseconds an HTTP request waits for the upstream's answer before a 504. */
+export const SAMPLE_CALL_TIMEOUT_MS = 5000;
+/** Both sides listen on loopback only: the sample is for trying things on one machine. */
+export const SAMPLE_HOST = '127.0.0.1';
+
+/** The sample's settings, read once from the environment by {@link readSampleConfig}. */
+export interface SampleConfig {
+  readonly host: string;
+  /** arrpc port; never 0 here: a free port is picked beforehand, so the client can aim at it. */
+  readonly arrpcPort: number;
+  /** HTTP port; 0 lets the OS pick (printed once listening). */
+  readonly httpPort: number;
+  /** The arrpc server the HTTP side calls: `ARRPC_UPSTREAM`, else the sample's own arrpc port. */
+  readonly upstream: { readonly host: string; readonly port: number; readonly isSelf: boolean };
+  /** Shared by the server (checks) and the client (signs). */
+  readonly authSecret: string | undefined;
+  readonly tlsCertFile: string | undefined;
+  readonly tlsKeyFile: string | undefined;
+  /** CA file the client verifies the upstream with. */
+  readonly tlsCaFile: string | undefined;
+  readonly tlsSelfSigned: boolean;
+  readonly debug: boolean;
+}
+
+/** A bad environment variable; `main.ts` prints it on one line and exits 1. */
+export class SampleConfigError extends Error {
+  override readonly name = 'SampleConfigError';
+}
+
+/** Reads and checks the environment. */
+export async function readSampleConfig(env: NodeJS.ProcessEnv): Promise<SampleConfig> {
+  const host = SAMPLE_HOST;
+  const upstreamText = nonEmpty(env, 'ARRPC_UPSTREAM');
+  // The client's port must be known when the app is built, before the arrpc server listens:
+  // with port 0 and the sample as its own upstream, pick the free port now.
+  let arrpcPort = port(env, 'ARRPC_PORT', SAMPLE_ARRPC_PORT);
+  if (arrpcPort === 0 && upstreamText === undefined) arrpcPort = await freePort(host);
+  const upstream = upstreamText === undefined ? { host, port: arrpcPort, isSelf: true } : { ...hostPort(upstreamText), isSelf: false };
+  const tlsCertFile = nonEmpty(env, 'ARRPC_TLS_CERT_FILE');
+  const tlsKeyFile = nonEmpty(env, 'ARRPC_TLS_KEY_FILE');
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    throw new SampleConfigError('ARRPC_TLS_CERT_FILE and ARRPC_TLS_KEY_FILE go together');
+  }
+  let tlsCaFile = nonEmpty(env, 'ARRPC_TLS_CA_FILE');
+  let tlsSelfSigned = flag(env, 'ARRPC_TLS_SELF_SIGNED');
+  if (upstream.isSelf && tlsCertFile !== undefined && tlsCaFile === undefined) {
+    // Calling itself over TLS: trust exactly its own certificate.
+    tlsCaFile = tlsCertFile;
+    tlsSelfSigned = true;
+  }
+  if (tlsSelfSigned && tlsCaFile === undefined) throw new SampleConfigError('ARRPC_TLS_SELF_SIGNED=1 needs ARRPC_TLS_CA_FILE');
+  return {
+    host,
+    arrpcPort,
+    httpPort: port(env, 'HTTP_PORT', SAMPLE_HTTP_PORT),
+    upstream,
+    authSecret: nonEmpty(env, 'ARRPC_AUTH_SECRET'),
+    tlsCertFile,
+    tlsKeyFile,
+    tlsCaFile,
+    tlsSelfSigned,
+    debug: flag(env, 'ARRPC_DEBUG'),
+  };
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = nonEmpty(env, name);
+  if (text === undefined) return fallback;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value <= 65_535)) throw new SampleConfigError(`${name} must be a port from 0 to 65535, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function hostPort(text: string): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(text);
+  const value = Number(match?.[2]);
+  if (!match || !(value >= 1 && value <= 65_535)) {
+    throw new SampleConfigError(`ARRPC_UPSTREAM must be HOST:PORT, got ${JSON.stringify(text)}`);
+  }
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port: value };
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const text = nonEmpty(env, name);
+  if (text === undefined || text === '0' || text === 'false') return false;
+  if (text === '1' || text === 'true') return true;
+  throw new SampleConfigError(`${name} must be 1 or 0, got ${JSON.stringify(text)}`);
+}
+
+/** A port the OS considers free right now on `host`. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port: picked } = probe.address() as { port: number };
+      probe.close(() => resolve(picked));
+    });
+  });
+}
+
+/** The arrpc server's options: what the sample serves on `arrpcPort`. */
+export function serverOptions(config: SampleConfig): ArrpcServerOptions {
+  return {
+    host: config.host,
+    port: config.arrpcPort,
+    authSecret: config.authSecret,
+    tlsCertFile: config.tlsCertFile,
+    tlsKeyFile: config.tlsKeyFile,
+    debug: config.debug,
+    // Recorded into prom-client's global registry, which ArrpcMetricsModule serves at /metrics.
+    metrics: true,
+  };
+}
+
+/** The client's options: the upstream the HTTP controller calls. */
+export function clientOptions(config: SampleConfig): ArrpcClientOptions {
+  return {
+    host: config.upstream.host,
+    port: config.upstream.port,
+    timeout: SAMPLE_CALL_TIMEOUT_MS,
+    authSecret: config.authSecret,
+    tlsCaFile: config.tlsCaFile,
+    tlsSelfSigned: config.tlsSelfSigned,
+    debug: config.debug,
+    // Into the same global registry: /metrics shows arrpc_client_* beside arrpc_server_*.
+    metrics: true,
+  };
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ArrpcProtocolError,
+  AuthException,
+  CancelledException,
+  ClientClosedException,
+  ConnectException,
+  ConnectionLostException,
+  InvalidResponseException,
+  RemoteErrorKind,
+  RemoteRpcException,
+  RpcTimeoutException,
+  UnavailableException,
+} from '../../../lib/index.js';
+import { CliExitCode, exitCodeOf, formatCliError, ListenError, UsageError } from '../../../lib/cli/exit-codes.js';
+
+const at = { endpoint: '127.0.0.1:4000', pattern: 'p' };
+
+describe('CLI exit codes', () => {
+  it.each([
+    ['RemoteRpcException', new RemoteRpcException({ kind: RemoteErrorKind.Rpc, message: 'no', error: 'no' }, at), CliExitCode.Remote],
+    ['UsageError', new UsageError('bad flag'), CliExitCode.Usage],
+    ['ArrpcProtocolError (an unencodable message)', new ArrpcProtocolError('ARRPC_ERR_MAX_DEPTH', 'too deep'), CliExitCode.Usage],
+    ['ConnectException', new ConnectException(at, 1), CliExitCode.Connect],
+    ['ListenError', new ListenError('listen EADDRINUSE'), CliExitCode.Connect],
+    ['RpcTimeoutException', new RpcTimeoutException(at, 300), CliExitCode.Timeout],
+    ['AuthException', new AuthException('refused', at), CliExitCode.Auth],
+    ['ConnectionLostException', new ConnectionLostException(at), CliExitCode.Exchange],
+    ['InvalidResponseException', new InvalidResponseException(at, new Error('0xc1')), CliExitCode.Exchange],
+    ['UnavailableException', new UnavailableException('server is draining', at), CliExitCode.Exchange],
+    ['CancelledException', new CancelledException(at), CliExitCode.Exchange],
+    ['ClientClosedException', new ClientClosedException(at), CliExitCode.Exchange],
+    ['any other error', new RangeError('bug'), CliExitCode.Internal],
+    ['an error with an unrelated code', Object.assign(new Error('x'), { code: 'ENOENT' }), CliExitCode.Internal],
+    ['a thrown string', 'oops', CliExitCode.Internal],
+  ])('%s', (_name, error, code) => {
+    expect(exitCodeOf(error)).toBe(code);
+  });
+
+  it('are distinct for distinct failures', () => {
+    const codes = Object.values(CliExitCode);
+    expect(new Set(codes).size).toBe(codes.length);
+  });
+});
+
+describe('CLI error lines', () => {
+  it('are the class name and the message, on one line', () => {
+    expect(formatCliError(new UsageError('bad'))).toBe('UsageError: bad');
+    expect(formatCliError(new RemoteRpcException({ kind: RemoteErrorKind.Rpc, message: 'a\n  b', error: 'a\n  b' }, at))).toBe('RemoteRpcException: a b');
+    expect(formatCliError('oops')).toBe('Error: oops');
+  });
+
+  it('add the last attempt’s cause to a ConnectException', () => {
+    const error = new ConnectException(at, 2, new Error('connect ECONNREFUSED 127.0.0.1:4000'));
+    expect(formatCliError(error)).toBe('ConnectException: Failed to connect to 127.0.0.1:4000 with 2 attempts: connect ECONNREFUSED 127.0.0.1:4000');
+  });
+});

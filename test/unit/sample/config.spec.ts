@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { clientOptions, readSampleConfig, SAMPLE_ARRPC_PORT, SAMPLE_HTTP_PORT, SampleConfigError, serverOptions } from '../../../sample/config.js';
+
+describe('the sample’s environment', () => {
+  it('defaults to ports for humans, calling itself, nothing switched on', async () => {
+    const config = await readSampleConfig({});
+    expect(config).toMatchObject({ host: '127.0.0.1', arrpcPort: SAMPLE_ARRPC_PORT, httpPort: SAMPLE_HTTP_PORT, debug: false });
+    expect(config.upstream).toEqual({ host: '127.0.0.1', port: SAMPLE_ARRPC_PORT, isSelf: true });
+    expect(serverOptions(config)).toMatchObject({ port: SAMPLE_ARRPC_PORT, authSecret: undefined, tlsCertFile: undefined, metrics: true });
+  });
+
+  it('picks a free arrpc port for ARRPC_PORT=0 beforehand, so the client can aim at it', async () => {
+    const config = await readSampleConfig({ ARRPC_PORT: '0', HTTP_PORT: '0' });
+    expect(config.arrpcPort).toBeGreaterThan(0);
+    expect(config.upstream.port).toBe(config.arrpcPort);
+    expect(config.httpPort).toBe(0);
+  });
+
+  it('calls ARRPC_UPSTREAM, leaving ARRPC_PORT=0 to the server', async () => {
+    const config = await readSampleConfig({ ARRPC_PORT: '0', ARRPC_UPSTREAM: '[::1]:8080' });
+    expect(config.arrpcPort).toBe(0);
+    expect(clientOptions(config)).toMatchObject({ host: '::1', port: 8080 });
+  });
+
+  it('trusts exactly its own certificate when it calls itself over TLS', async () => {
+    const config = await readSampleConfig({ ARRPC_TLS_CERT_FILE: 'server.crt', ARRPC_TLS_KEY_FILE: 'server.key', ARRPC_AUTH_SECRET: 's' });
+    expect(clientOptions(config)).toMatchObject({ tlsCaFile: 'server.crt', tlsSelfSigned: true, authSecret: 's' });
+    expect(serverOptions(config)).toMatchObject({ tlsCertFile: 'server.crt', tlsKeyFile: 'server.key', authSecret: 's' });
+  });
+
+  it('verifies another upstream with ARRPC_TLS_CA_FILE, pinned with ARRPC_TLS_SELF_SIGNED=1', async () => {
+    const env = { ARRPC_UPSTREAM: 'py:8443', ARRPC_TLS_CA_FILE: 'ca.crt' };
+    expect(clientOptions(await readSampleConfig(env))).toMatchObject({ tlsCaFile: 'ca.crt', tlsSelfSigned: false });
+    expect(clientOptions(await readSampleConfig({ ...env, ARRPC_TLS_SELF_SIGNED: '1' }))).toMatchObject({ tlsSelfSigned: true });
+  });
+
+  it.each([
+    [{ ARRPC_PORT: '70000' }, 'ARRPC_PORT must be a port from 0 to 65535, got "70000"'],
+    [{ HTTP_PORT: 'http' }, 'HTTP_PORT must be a port from 0 to 65535, got "http"'],
+    [{ ARRPC_UPSTREAM: 'python' }, 'ARRPC_UPSTREAM must be HOST:PORT, got "python"'],
+    [{ ARRPC_TLS_CERT_FILE: 'a.crt' }, 'ARRPC_TLS_CERT_FILE and ARRPC_TLS_KEY_FILE go together'],
+    [{ ARRPC_TLS_SELF_SIGNED: '1' }, 'ARRPC_TLS_SELF_SIGNED=1 needs ARRPC_TLS_CA_FILE'],
+    [{ ARRPC_DEBUG: 'yes' }, 'ARRPC_DEBUG must be 1 or 0, got "yes"'],
+  ])('refuses %j', async (env, message) => {
+    await expect(readSampleConfig(env)).rejects.toThrow(new SampleConfigError(message));
+  });
+});
