@@ -1,4 +1,6 @@
-// The scenarios of the benchmark issue. `ceiling` names the row a ratio is taken against.
+// The scenarios of the benchmark issue. `ceiling` names the row a ratio is taken against;
+// `servers` starts that many server processes; `load: 'client-load.mjs'` drives them through one
+// ArrpcClient instead of the raw load generator.
 const SECRET = 'bench-secret';
 
 export const SCENARIOS = [
@@ -15,5 +17,15 @@ export const SCENARIOS = [
   {
     name: 'arrpc-1conn-pipelined', label: 'ArrpcServer, 1 connection, 32 in flight', server: 'servers/arrpc.mjs', message: 'small',
     connections: 1, pipeline: 32, ceiling: 'arrpc-1conn',
+  },
+  // Through ArrpcClient (client-load.mjs: 64 calls in flight, 8 connections of 4 per server):
+  // one server, then two server processes behind the one client (README "Running many replicas").
+  {
+    name: 'client-1server', label: 'ArrpcClient → 1 ArrpcServer, 64 in flight', server: 'servers/arrpc.mjs', message: 'small',
+    load: 'client-load.mjs', servers: 1,
+  },
+  {
+    name: 'client-2servers', label: 'ArrpcClient → 2 ArrpcServer processes (p2c), 64 in flight', server: 'servers/arrpc.mjs',
+    message: 'small', load: 'client-load.mjs', servers: 2, ceiling: 'client-1server',
   },
 ];

@@ -60,6 +60,39 @@ export const DEFAULT_PIPELINE = 1;
 /** What a client assumes the server is: a Python arrpc process, the safe choice. */
 export const DEFAULT_PEER = 'python';
 
+// Many servers (client): balancing, discovery, ejection and retries.
+
+/** How a client picks the server for each request: power of two choices (`'p2c'`). */
+export const DEFAULT_BALANCE = 'p2c';
+
+/** Milliseconds between DNS lookups with `resolve: 'dns'`: 30 s. */
+export const DEFAULT_RESOLVE_INTERVAL_MS = 30_000;
+
+/** Failures in a row (connect, timeout, broken connection) that eject an endpoint. */
+export const DEFAULT_EJECT_AFTER_FAILURES = 3;
+
+/** Milliseconds before an ejected endpoint's first probe: 1 s, doubled after each failed probe. */
+export const DEFAULT_EJECTION_BACKOFF_MS = 1_000;
+
+/** Longest wait, in milliseconds, between two probes of an ejected endpoint: 30 s. */
+export const DEFAULT_EJECTION_BACKOFF_MAX_MS = 30_000;
+
+/**
+ * Milliseconds a readmission probe may take (connect and answer) when the client has no
+ * `timeout`: 5 s. With a `timeout`, that bounds the probe instead.
+ */
+export const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
+
+/**
+ * Re-sends of written requests a client allows: `ratio` of the requests of the last `windowMs`,
+ * plus `minPerSecond` for every second of the window (so a quiet client may still retry).
+ */
+export const DEFAULT_RETRY_BUDGET: Readonly<{ ratio: number; windowMs: number; minPerSecond: number }> = Object.freeze({
+  ratio: 0.2,
+  windowMs: 10_000,
+  minPerSecond: 10,
+});
+
 // Server defaults: every ArrpcServerOptions field that has one.
 
 /** Address a server binds when `host` is not given: loopback only. Give '0.0.0.0' to serve other hosts. */
@@ -119,3 +152,11 @@ export const DEFAULT_METRICS_HISTOGRAM_BUCKETS: readonly number[] = Object.freez
 
 /** Injection token of the prom-client `Registry` that `ArrpcMetricsModule` serves. */
 export const ARRPC_METRICS_REGISTRY = Symbol.for('nestjs-arrpc:metrics-registry');
+
+// Health checks (lib/terminus, the `nestjs-arrpc/terminus` entry)
+
+/**
+ * Milliseconds `ArrpcHealthIndicator.pingCheck` gives each endpoint's round trip (connecting
+ * included) when no `timeout` is given: 1 s, as terminus' own `pingCheck`.
+ */
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_MS = 1_000;

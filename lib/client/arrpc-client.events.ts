@@ -1,8 +1,21 @@
+/** Why an endpoint came up: its first connection opened, or a probe readmitted it. */
+export type ArrpcEndpointUpReason = 'connected' | 'readmitted';
+
+/**
+ * Why an endpoint went down: `ejected` (it failed `ejectAfterFailures` times in a row),
+ * `draining` (it answered `UnavailableException`), `removed` (it left the DNS answer).
+ */
+export type ArrpcEndpointDownReason = 'ejected' | 'draining' | 'removed';
+
 /**
  * Events of `ArrpcClient#on`. `endpoint` is the server as `host:port`.
  * Listeners registered before the first connection stay for every later one.
  */
 export type ArrpcClientEvents = {
+  /** An endpoint is healthy: it takes requests (the `status` stream says `connected` while one is). */
+  'endpoint-up': (endpoint: string, reason: ArrpcEndpointUpReason) => void;
+  /** An endpoint takes no new requests any more; `error` is the failure that ejected it. */
+  'endpoint-down': (endpoint: string, reason: ArrpcEndpointDownReason, error?: Error) => void;
   /** A connection opened (after the TLS handshake, with TLS). */
   connect: (endpoint: string) => void;
   /** A connection closed; `error` says why when it was not the client's own doing. */

@@ -42,10 +42,14 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
   private readonly listeners = new ClientEventListeners();
   private readonly pool: ConnectionPool;
   private readonly clientMetrics: ClientMetrics;
+  /** `idempotentPatterns`: `true`, or the patterns as a set. */
+  private readonly idempotent: true | ReadonlySet<string>;
 
   constructor(options: ArrpcClientOptions) {
     super();
     this.options = resolveClientOptions(options);
+    const { idempotentPatterns } = this.options;
+    this.idempotent = idempotentPatterns === true ? true : new Set(idempotentPatterns);
     const logger = new Logger(ArrpcClient.name);
     this.clientMetrics = new ClientMetrics(this.options, logger);
     this.pool = new ConnectionPool(
@@ -58,11 +62,13 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
   }
 
   /**
-   * Opens a connection now, instead of at the first call; resolves at once
-   * when one is open. Rejects with `ConnectException` after `conMaxRetries`
-   * attempts. With `metrics` and `metricsPort`, also opens the `/metrics`
-   * listener, and rejects when it cannot. After `close()`, makes the client
-   * usable again.
+   * Opens a connection now, instead of at the first call (with several
+   * endpoints, one to each that takes requests, after the first DNS lookup
+   * with `resolve: 'dns'`); resolves at once when one is open, or as soon as
+   * one opens. Rejects with `ConnectException` when none opens within
+   * `conMaxRetries` attempts. With `metrics` and `metricsPort`, also opens the
+   * `/metrics` listener, and rejects when it cannot. After `close()`, makes
+   * the client usable again.
    */
   async connect(): Promise<void> {
     await Promise.all([this.pool.connect(), this.clientMetrics.open()]);
@@ -98,7 +104,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     this.listeners.add(event, callback);
   }
 
-  /** The {@link ConnectionPool}: its endpoints, their connections and sockets. */
+  /** The {@link ConnectionPool}: its endpoints (state, queue, connections and their sockets). */
   unwrap<T = ConnectionPool>(): T {
     return this.pool as T;
   }
@@ -169,7 +175,17 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     const wirePattern = typeof pattern === 'string' || typeof pattern === 'object' ? pattern : this.normalizePattern(pattern);
     this.clientMetrics.openForCall();
     const message = { kind, pattern: wirePattern, data: packet.data, metadata: packet.metadata };
-    return new PendingRequest(message, timeoutMs, settle, this.metricsPattern(wirePattern));
+    const request = new PendingRequest(message, timeoutMs, settle, this.metricsPattern(wirePattern));
+    request.idempotent = this.isIdempotent(wirePattern);
+    return request;
+  }
+
+  /** Whether `idempotentPatterns` names `pattern` (an object pattern by Nest's normalised text). */
+  private isIdempotent(pattern: unknown): boolean {
+    const idempotent = this.idempotent;
+    if (idempotent === true) return true;
+    if (idempotent.size === 0) return false;
+    return idempotent.has(typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern));
   }
 
   /**

@@ -1,34 +1,54 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '@nestjs/common';
-import { ArrpcStatus } from '../constants.js';
+import { ArrpcStatus, DEFAULT_PROBE_TIMEOUT_MS } from '../constants.js';
 import {
   CancelledException,
   ClientClosedException,
   ConnectException,
+  ConnectionLostException,
   RpcTimeoutException,
+  type ArrpcConnectAttempt,
   type ArrpcErrorContext,
 } from '../errors/index.js';
-import type { ClientMetricsRecorder } from '../metrics/index.js';
-import type { ResolvedClientOptions } from '../options/index.js';
+import type { ClientEndpointMetrics, ClientMetricsRecorder } from '../metrics/index.js';
+import type { ArrpcEndpointAddress, ResolvedClientOptions } from '../options/index.js';
 import type { ClientEventListeners } from './arrpc-client.events.js';
-import { Endpoint, type EndpointOwner } from './endpoint.js';
+import { formatAddress } from './connect-socket.js';
+import { connectFailure, noEndpointFailure } from './connect-failure.js';
+import { Endpoint, type EndpointOwner, type EndpointSettings } from './endpoint.js';
+import { EndpointSet } from './endpoint-set.js';
 import type { PendingRequest } from './pending-request.js';
+import { Picker, type RandomSource } from './picker.js';
+import { createProbeSettings } from './probe.js';
+import { Resolver } from './resolver.js';
+import { RetryBudget } from './retry-budget.js';
 import { createTlsOptions } from './tls-options.js';
 
+/** `reason` of `arrpc_client_retries_total` when a request that never ran moves to another endpoint. */
+const UNREACHABLE_REASON = 'unreachable';
+/** ...when a request answered `UnavailableException` (it never ran) goes to another endpoint. */
+const UNAVAILABLE_REASON = 'unavailable';
+/** ...when a written idempotent request lost with its connection is sent again. */
+const LOST_REASON = 'connection-lost';
+
 /**
- * Every connection of one `ArrpcClient` (what `unwrap()` returns): its
- * endpoints, each with its open connections and their sockets, and the queue
- * of calls waiting for room, served in order.
- *
- * Today a pool has a single endpoint; the structure (queue here, connections
- * per endpoint) is the one a pool of several servers extends.
+ * Every connection of one `ArrpcClient` (what `unwrap()` returns): its endpoints, each with its
+ * queue and its open connections, and the rules that choose an endpoint for each request and
+ * move requests when an endpoint fails (README "Running many replicas").
  */
 export class ConnectionPool {
-  /** The servers this pool connects to. */
-  readonly endpoints: readonly Endpoint[];
-  private readonly endpoint: Endpoint;
-  private readonly queue: PendingRequest[] = [];
-  private controller = new AbortController();
+  private readonly set: EndpointSet;
+  private readonly budget: RetryBudget;
+  private readonly resolver: Resolver | undefined;
+  /** Calls waiting for the first DNS answer. */
+  private readonly unresolved: PendingRequest[] = [];
+  /** Endpoints that left the DNS answer while connections to them were still open. */
+  private readonly leaving = new Set<Endpoint>();
+  private lookupError: Error | undefined;
+  private readonly recorder: ClientMetricsRecorder;
+  /** The `signed_payload` and `tls` labels. */
+  private readonly signedTls: readonly [boolean, boolean];
+  private readonly target: string;
   private closed = false;
   private status: ArrpcStatus = ArrpcStatus.Disconnected;
 
@@ -38,44 +58,48 @@ export class ConnectionPool {
     private readonly onStatus: (status: ArrpcStatus) => void,
     private readonly logger: Logger | undefined,
     recorder: ClientMetricsRecorder,
+    random: RandomSource = Math.random,
   ) {
-    this.endpoint = new Endpoint(
-      {
-        host: options.host,
-        port: options.port,
-        poolSize: options.poolSize,
-        backoff: { attempts: options.conMaxRetries, baseMs: options.retryBaseMs },
-        connectTimeoutMs: options.timeout,
-        tls: createTlsOptions(options),
-        recorder,
-        connection: {
-          capacity: options.pipeline,
-          limits: { maxMessageBytes: options.maxMessageBytes },
-          encoding: { authSecret: options.authSecret, peer: options.peer },
-          logger,
-        },
-      },
-      this.endpointOwner(),
-    );
-    this.endpoints = [this.endpoint];
+    const settings = endpointSettings(options, logger, recorder, random);
+    const owner = this.endpointOwner();
+    this.set = new EndpointSet(new Picker(options.balance, random), ({ host, port }) => new Endpoint(host, port, settings, owner));
+    this.budget = new RetryBudget(options.retryBudget);
+    const first = options.endpoints[0]!;
+    this.target = formatAddress(first.host, first.port);
+    if (options.resolve === 'dns') {
+      this.resolver = new Resolver(first, options.lookup!, options.resolveIntervalMs, {
+        onAddresses: (addresses) => this.applyAddresses(addresses),
+        onLookupError: (error) => this.lookupFailed(error),
+      });
+    } else {
+      this.set.update(options.endpoints);
+    }
+    this.recorder = recorder;
+    this.signedTls = [options.authSecret !== undefined, settings.tls !== undefined];
     onStatus(this.status);
+  }
+
+  /** The servers this pool sends to: the `endpoints` given, or the addresses `host` resolved to. */
+  get endpoints(): readonly Endpoint[] {
+    return this.set.endpoints;
   }
 
   /** Every open socket (`net.Socket`, or `tls.TLSSocket` with TLS). */
   get sockets(): Socket[] {
-    return this.endpoints.flatMap((endpoint) => endpoint.connections.map((connection) => connection.socket));
+    return [...this.set.endpoints, ...this.leaving].flatMap((endpoint) => endpoint.connections.map((connection) => connection.socket));
   }
 
   /**
-   * Queues `request`, starts its timeout and cancellation, and writes it as
-   * soon as a connection has room, opening one if the pool may.
+   * Sends `request` to the endpoint the balancer picks, starting its timeout and
+   * cancellation; it is written as soon as a connection there has room.
    */
   submit(request: PendingRequest, signal?: AbortSignal): void {
-    // Failures before any write count against the endpoint the call waits for.
-    request.metrics = this.endpoint.metrics;
-    if (this.closed) return request.fail(new ClientClosedException(this.contextOf(request)));
-    if (signal?.aborted) return request.fail(new CancelledException(this.contextOf(request), signal.reason));
-    if (this.failIfExpired(request, request.remainingMs())) return;
+    if (this.closed) return this.failUnassigned(request, new ClientClosedException(this.contextOf(request)));
+    if (signal?.aborted) return this.failUnassigned(request, new CancelledException(this.contextOf(request), signal.reason));
+    if (request.deadline !== undefined && !(request.remainingMs()! >= 1)) {
+      return this.failUnassigned(request, new RpcTimeoutException(this.contextOf(request), request.timeoutMs));
+    }
+    this.budget.recordRequest();
     if (request.deadline !== undefined || signal !== undefined) {
       request.watch(
         signal,
@@ -83,8 +107,12 @@ export class ConnectionPool {
         () => this.withdraw(request, new CancelledException(this.contextOf(request), signal?.reason)),
       );
     }
-    this.queue.push(request);
-    this.pump();
+    if (this.resolver !== undefined && !this.resolver.resolved) {
+      this.unresolved.push(request);
+      this.startResolving();
+      return;
+    }
+    this.route(request);
   }
 
   /** Cancels `request` unless it has settled (an unsubscribe from `send()`). */
@@ -93,71 +121,92 @@ export class ConnectionPool {
     if (!request.settled) this.withdraw(request, new CancelledException(this.contextOf(request)));
   }
 
-  /** Opens a connection now unless one is open; rejects with `ConnectException`. */
+  /**
+   * Opens a connection now to each endpoint that takes requests, and resolves as soon as one
+   * is open; rejects with `ConnectException` when none opens. After `close()`, makes the pool
+   * usable again.
+   */
   async connect(): Promise<void> {
-    if (this.closed) {
-      this.closed = false;
-      this.controller = new AbortController();
+    this.closed = false;
+    if (this.resolver !== undefined) {
+      this.startResolving();
+      if (!this.resolver.resolved) await this.resolver.refresh();
     }
-    const signal = this.controller.signal;
+    const endpoints = this.set.endpoints;
+    let candidates = endpoints.filter((endpoint) => endpoint.healthy);
+    if (candidates.length === 0) candidates = endpoints.filter((endpoint) => endpoint.state === 'draining');
+    if (candidates.length === 0) {
+      const tried: ArrpcConnectAttempt[] = endpoints.map((endpoint) => ({ endpoint: endpoint.address, attempts: 0, skipped: endpoint.state }));
+      if (tried.length === 0) tried.push({ endpoint: this.target, attempts: 0, skipped: `DNS lookup failed: ${this.lookupError?.message}` });
+      throw new ConnectException({ endpoint: tried[0]!.endpoint }, 0, this.lookupError, tried);
+    }
     try {
-      await this.endpoint.ensureOpen(signal);
+      await Promise.any(candidates.map((endpoint) => endpoint.ensureOpen()));
     } catch (error) {
-      if (signal.aborted) throw new ClientClosedException({ endpoint: this.endpoint.address });
-      throw new ConnectException({ endpoint: this.endpoint.address }, this.options.conMaxRetries, error);
+      if (this.closed) throw new ClientClosedException({ endpoint: candidates[0]!.address });
+      const errors = (error as AggregateError).errors;
+      const tried = candidates.map((endpoint) => ({ endpoint: endpoint.address, attempts: endpoint.lastAttempts }));
+      const attempts = tried.reduce((sum, entry) => sum + entry.attempts, 0);
+      throw new ConnectException({ endpoint: candidates[0]!.address }, attempts, errors.at(-1), tried);
     }
   }
 
   /**
-   * Fails queued and in-flight calls with `ClientClosedException`, stops
-   * connecting and closes every socket. Later calls fail the same way until
-   * `connect()` is called again.
+   * Fails queued and in-flight calls with `ClientClosedException`, stops connecting, probing
+   * and looking up, and closes every socket. Later calls fail the same way until `connect()`.
    */
   async close(): Promise<void> {
     this.closed = true;
-    this.controller.abort(new ClientClosedException({ endpoint: this.endpoint.address }));
-    for (const request of this.queue.splice(0)) request.fail(new ClientClosedException(this.contextOf(request)));
-    await Promise.all(this.endpoints.map((endpoint) => endpoint.close(undefined, (context) => new ClientClosedException(context))));
+    this.resolver?.stop();
+    for (const request of this.unresolved.splice(0)) request.fail(new ClientClosedException(this.contextOf(request)));
+    const closed = (context: ArrpcErrorContext) => new ClientClosedException(context);
+    await Promise.all([...this.set.endpoints, ...this.leaving].map((endpoint) => endpoint.close(closed)));
+    this.leaving.clear();
     this.refreshStatus();
   }
 
+  /** Sends a new request to the endpoint the balancer picks, or fails it when every one is ejected. */
+  private route(request: PendingRequest): void {
+    const endpoint = this.set.choose(request, true);
+    if (endpoint === undefined) {
+      return this.failUnassigned(request, noEndpointFailure(request, this.set.endpoints, this.target, this.lookupError));
+    }
+    endpoint.enqueue(request);
+    if (this.status !== ArrpcStatus.Connected) this.refreshStatus();
+  }
+
   /**
-   * Ends `request` with `error` unless it has settled. A queued call just
-   * leaves the queue; a written one takes its connection down with it, since
-   * its answer may still come and would reach the next caller.
+   * Moves a request that never ran to an endpoint it has not been on; false when there is
+   * none. `anywhere`: its endpoint is gone, so one it was on before will do too.
+   */
+  private relocate(request: PendingRequest, reason: string, leftBecause?: string, anywhere = false): boolean {
+    const from = request.endpoint;
+    const next = this.set.choose(request, false) ?? (anywhere ? this.set.choose(withoutHistory, true) : undefined);
+    if (next === undefined || next === from || this.closed) return false;
+    if (request.state === 'queued') from?.dequeue(request);
+    from?.metrics?.retry(reason);
+    this.logger?.debug(`request to ${String(request.message.pattern)} moves from ${from?.address} to ${next.address} (${reason})`);
+    next.enqueue(request, leftBecause);
+    return true;
+  }
+
+  /**
+   * Ends `request` with `error` unless it has settled. A queued call just leaves its queue; a
+   * written one takes its connection down with it, since its answer may still come and would
+   * reach the next caller; a timeout there also counts against the endpoint.
    */
   private withdraw(request: PendingRequest, error: Error): void {
     if (request.settled) return;
-    const connection = request.connection;
-    if (request.state === 'queued') this.queue.splice(this.queue.indexOf(request), 1);
-    request.fail(error);
-    connection?.close(error);
-  }
-
-  /** Writes queued calls, oldest first, while connections have room; asks for more connections otherwise. */
-  private pump(): void {
-    while (this.queue.length > 0) {
-      const connection = this.endpoint.pick();
-      if (connection === undefined) {
-        if (!this.closed) this.endpoint.grow(this.queue.length, this.controller.signal);
-        break;
-      }
-      const request = this.queue.shift()!;
-      // Computed once: the deadline written in `meta` is the one just checked.
-      const remainingMs = request.remainingMs();
-      if (!this.failIfExpired(request, remainingMs)) connection.write(request, remainingMs);
+    const { connection, endpoint } = request;
+    if (request.state === 'queued') {
+      if (endpoint !== undefined) endpoint.dequeue(request);
+      else if (this.unresolved.includes(request)) this.unresolved.splice(this.unresolved.indexOf(request), 1);
     }
-    this.refreshStatus();
-  }
-
-  /**
-   * Fails `request` with `RpcTimeoutException` when less than a whole
-   * millisecond is left: a server would find its deadline already passed.
-   */
-  private failIfExpired(request: PendingRequest, remainingMs: number | undefined): boolean {
-    if (remainingMs === undefined || remainingMs >= 1) return false;
-    request.fail(new RpcTimeoutException(this.contextOf(request), request.timeoutMs));
-    return true;
+    request.fail(error);
+    if (connection !== undefined) {
+      if (error instanceof RpcTimeoutException) endpoint?.recordFailure(error);
+      connection.close(error);
+    }
   }
 
   private endpointOwner(): EndpointOwner {
@@ -165,41 +214,123 @@ export class ConnectionPool {
       onOpen: (endpoint) => {
         this.logger?.debug(`connected to ${endpoint.address}`);
         this.events.emit('connect', endpoint.address);
-        this.pump();
+        this.refreshStatus();
       },
       onRetry: (endpoint, attempt, delayMs, error) => {
         this.logger?.debug(`connecting to ${endpoint.address} failed (attempt ${attempt}): ${error.message}; next in ${delayMs} ms`);
         this.events.emit('retry', endpoint.address, attempt, delayMs, error);
       },
-      onGiveUp: (endpoint, error) => this.giveUp(endpoint, error),
-      onRoom: () => this.pump(),
-      onUnavailable: (connection) => {
-        // The server is draining: it takes no new work on any of these connections.
-        this.logger?.debug(`${connection.endpoint} is draining; its connections are closed once answered`);
-        for (const endpoint of this.endpoints) if (endpoint.connections.includes(connection)) endpoint.retire();
+      onAttemptFailed: (endpoint) => {
+        // Requests that never ran go elsewhere rather than wait for this endpoint's retries.
+        for (const request of [...endpoint.queued]) this.relocate(request, UNREACHABLE_REASON);
       },
-      onClose: (connection, error) => {
+      onGiveUp: (endpoint, error, attempts) => this.giveUp(endpoint, error, attempts),
+      onStateChange: (endpoint, previous, error) => this.stateChanged(endpoint, previous, error),
+      onStranded: (endpoint, requests) => {
+        for (const request of requests) {
+          if (!this.relocate(request, UNREACHABLE_REASON, endpoint.state, endpoint.state === 'removed')) request.fail(connectFailure(request, endpoint, undefined));
+        }
+      },
+      onLost: (endpoint, request, error) => {
+        if (error instanceof ConnectionLostException && request.idempotent && !request.resent && !this.closed) {
+          const next = this.set.choose(request, false);
+          if (next !== undefined && this.budget.tryRetry()) {
+            request.resent = true;
+            endpoint.metrics?.retry(LOST_REASON);
+            return next.enqueue(request, 'connection lost');
+          }
+        }
+        request.fail(error);
+      },
+      onUnavailable: (endpoint, request, error) => {
+        endpoint.markDraining();
+        if (!this.relocate(request, UNAVAILABLE_REASON, 'draining')) request.fail(error);
+      },
+      onClose: (endpoint, connection, error) => {
         this.events.emit('disconnect', connection.endpoint, error);
-        this.pump();
+        if (endpoint.state === 'removed' && endpoint.connections.length === 0) this.leaving.delete(endpoint);
       },
+      onProbeFailed: (endpoint, error, delayMs) => {
+        this.logger?.debug(`probe of ${endpoint.address} failed: ${error.message}; next in ${delayMs} ms`);
+      },
+      hasOtherEndpoints: (endpoint) => this.set.endpoints.some((other) => other !== endpoint),
     };
   }
 
-  /** Connecting failed for good: calls that no open or opening connection can serve fail. */
-  private giveUp(endpoint: Endpoint, error: Error): void {
+  /** Connecting failed for good: requests that no open or opening connection can serve go elsewhere or fail. */
+  private giveUp(endpoint: Endpoint, error: Error, attempts: number): void {
     this.logger?.debug(`giving up connecting to ${endpoint.address}: ${error.message}`);
-    this.events.emit('error', new ConnectException({ endpoint: endpoint.address }, this.options.conMaxRetries, error));
+    this.events.emit('error', new ConnectException({ endpoint: endpoint.address }, attempts, error));
     if (endpoint.connections.length === 0 && endpoint.openingCount === 0) {
-      for (const request of this.queue.splice(0)) {
-        request.fail(new ConnectException(this.contextOf(request), this.options.conMaxRetries, error));
+      for (const request of [...endpoint.queued]) {
+        if (this.relocate(request, UNREACHABLE_REASON)) continue;
+        endpoint.dequeue(request);
+        request.fail(connectFailure(request, endpoint, attempts, error));
       }
     }
     this.refreshStatus();
   }
 
+  private stateChanged(endpoint: Endpoint, previous: string, error: Error | undefined): void {
+    const state = endpoint.state;
+    if (state === 'up') {
+      const reason = previous === 'idle' ? 'connected' : 'readmitted';
+      this.logger?.debug(`${endpoint.address} is up (${reason})`);
+      this.events.emit('endpoint-up', endpoint.address, reason);
+    } else if (state === 'ejected' || state === 'draining' || state === 'removed') {
+      this.logger?.debug(`${endpoint.address} is down (${state})${error ? `: ${error.message}` : ''}`);
+      this.events.emit('endpoint-down', endpoint.address, state, error);
+      for (const request of [...endpoint.queued]) this.relocate(request, UNREACHABLE_REASON, state, state === 'removed');
+      if (state !== 'removed') this.resolver?.refresh();
+      // What is left either waits for a connection under way or is handed back as stranded.
+      endpoint.pump();
+    }
+    this.refreshStatus();
+  }
+
+  private startResolving(): void {
+    this.resolver!.start();
+    void this.resolver!.refresh();
+  }
+
+  private applyAddresses(addresses: readonly ArrpcEndpointAddress[]): void {
+    if (this.closed) return;
+    this.lookupError = undefined;
+    for (const endpoint of this.set.update(addresses)) {
+      if (endpoint.connections.length > 0) this.leaving.add(endpoint);
+      endpoint.remove();
+    }
+    for (const request of this.unresolved.splice(0)) this.route(request);
+    this.refreshStatus();
+  }
+
+  private lookupFailed(error: Error): void {
+    this.lookupError = error;
+    this.logger?.debug(`DNS lookup of ${this.target} failed: ${error.message}; ${this.set.endpoints.length} endpoint(s) kept`);
+    if (this.resolver!.resolved) return;
+    for (const request of this.unresolved.splice(0)) {
+      this.failUnassigned(request, noEndpointFailure(request, [], this.target, error));
+    }
+  }
+
+  /** Fails a request that reached no endpoint: recorded under the one endpoint there is, else under none. */
+  private failUnassigned(request: PendingRequest, error: Error): void {
+    const endpoints = this.set.endpoints;
+    request.metrics ??= endpoints.length === 1 ? endpoints[0]!.metrics : this.unassignedMetrics();
+    request.fail(error);
+  }
+
+  /**
+   * What failures that belong to no endpoint record into (every endpoint ejected, say), with
+   * `remote_address` empty; asked for only then, so no empty series shows otherwise.
+   */
+  private unassignedMetrics(): ClientEndpointMetrics | undefined {
+    return this.recorder.enabled ? this.recorder.forEndpoint('', ...this.signedTls) : undefined;
+  }
+
   private refreshStatus(): void {
-    const endpoints = this.endpoints;
-    const status = endpoints.some((endpoint) => endpoint.connections.length > 0)
+    const endpoints = this.set.endpoints;
+    const status = endpoints.some((endpoint) => endpoint.state === 'up')
       ? ArrpcStatus.Connected
       : endpoints.some((endpoint) => endpoint.openingCount > 0)
         ? ArrpcStatus.Connecting
@@ -210,6 +341,30 @@ export class ConnectionPool {
   }
 
   private contextOf(request: PendingRequest): ArrpcErrorContext {
-    return { pattern: request.message.pattern, endpoint: this.endpoint.address };
+    return { pattern: request.message.pattern, endpoint: request.endpoint?.address ?? this.set.endpoints[0]?.address ?? this.target };
   }
+}
+
+/** A stand-in request that has been nowhere: any endpoint is a candidate for it. */
+const withoutHistory = { hasTried: () => false } as unknown as PendingRequest;
+
+/** What every endpoint of one client shares. */
+function endpointSettings(options: ResolvedClientOptions, logger: Logger | undefined, recorder: ClientMetricsRecorder, random: RandomSource): EndpointSettings {
+  return {
+    poolSize: options.poolSize,
+    backoff: { attempts: options.conMaxRetries, baseMs: options.retryBaseMs },
+    connectTimeoutMs: options.timeout,
+    tls: createTlsOptions(options),
+    recorder,
+    maxConnectionAgeMs: options.maxConnectionAgeMs,
+    ejection: { afterFailures: options.ejectAfterFailures, backoffMs: options.ejectionBackoffMs, backoffMaxMs: options.ejectionBackoffMaxMs },
+    probe: createProbeSettings(options, options.timeout ?? DEFAULT_PROBE_TIMEOUT_MS),
+    random,
+    connection: {
+      capacity: options.pipeline,
+      limits: { maxMessageBytes: options.maxMessageBytes },
+      encoding: { authSecret: options.authSecret, peer: options.peer },
+      logger,
+    },
+  };
 }

@@ -35,12 +35,26 @@ export interface ConnectionSettings {
 
 /** What a connection tells its owner. */
 export interface ConnectionOwner {
-  /** An answer freed room for another request. */
+  /** An answer came (an error answer too): the server is alive. Called before the request settles. */
+  onAnswer(connection: Connection): void;
+  /** Room for another request: an answer came, or the connection retired by age. */
   onRoom(connection: Connection): void;
-  /** An answer said the server is draining. */
-  onUnavailable(connection: Connection): void;
-  /** The connection closed; its requests in flight have been failed. */
-  onClose(connection: Connection, error: Error | undefined): void;
+  /**
+   * `request` was answered `UnavailableException` (the server is draining): it never ran. The
+   * owner settles it, with `error` or by sending it elsewhere.
+   */
+  onUnavailable(connection: Connection, request: PendingRequest, error: UnavailableException): void;
+  /**
+   * `request` was in flight when the connection closed: the owner settles it, with `error`
+   * (`ConnectionLostException` unless the closer said otherwise) or by sending it again.
+   */
+  onLost(connection: Connection, request: PendingRequest, error: ArrpcException): void;
+  /**
+   * The connection closed, after its requests in flight were handed to {@link onLost}.
+   * `failed`: it broke under requests in flight (or the server sent bytes out of step), which
+   * counts against the server; a close the client asked for, or of an idle connection, does not.
+   */
+  onClose(connection: Connection, error: Error | undefined, failed: boolean): void;
 }
 
 /** Builds the error for a request that was in flight when its connection closed. */
@@ -60,6 +74,7 @@ export class Connection {
   private readonly encoder = new MessageEncoder();
   private closed = false;
   private retiring = false;
+  private ageTimer: NodeJS.Timeout | undefined;
   /** Resolves once the socket has closed. */
   readonly whenClosed: Promise<void>;
 
@@ -72,8 +87,8 @@ export class Connection {
     this.decoder = new MessageDecoder(settings.limits);
     this.whenClosed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', (error) => this.close(error));
-    socket.on('close', () => this.close(new Error(`connection to ${settings.endpoint} closed by the server`)));
+    socket.on('error', (error) => this.shut(error, lostConnection, this.inFlight.length > 0));
+    socket.on('close', () => this.shut(new Error(`connection to ${settings.endpoint} closed by the server`), lostConnection, this.inFlight.length > 0));
   }
 
   /** The server as `host:port`. */
@@ -89,6 +104,11 @@ export class Connection {
   /** True when another request may be written now. */
   get hasRoom(): boolean {
     return !this.closed && !this.retiring && this.inFlight.length < this.settings.capacity;
+  }
+
+  /** True while it takes requests (open, not retiring), room or not. */
+  get accepting(): boolean {
+    return !this.closed && !this.retiring;
   }
 
   /**
@@ -117,16 +137,33 @@ export class Connection {
   }
 
   /**
-   * Closes at once. Requests still in flight fail with `failure`
+   * Retires after `ms` (the `maxConnectionAgeMs` option, jittered by the caller), then tells
+   * the owner there is room, so that its waiting requests get a fresh connection.
+   */
+  retireAfter(ms: number): void {
+    this.ageTimer = setTimeout(() => {
+      this.retire();
+      if (!this.closed) this.owner.onRoom(this);
+    }, ms);
+    this.ageTimer.unref();
+  }
+
+  /**
+   * Closes at once. Requests still in flight go to the owner with `failure`
    * (`ConnectionLostException` by default: they may have run).
    */
   close(reason: Error | undefined, failure: FailureFactory = lostConnection): void {
+    this.shut(reason, failure, false);
+  }
+
+  private shut(reason: Error | undefined, failure: FailureFactory, failed: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.ageTimer);
     this.socket.destroy();
-    for (const request of this.inFlight.splice(0)) request.fail(failure(this.contextOf(request), reason));
+    for (const request of this.inFlight.splice(0)) this.owner.onLost(this, request, failure(this.contextOf(request), reason));
     this.settings.logger?.debug(`connection to ${this.settings.endpoint} closed${reason ? `: ${reason.message}` : ''}`);
-    this.owner.onClose(this, reason);
+    this.owner.onClose(this, reason, failed);
   }
 
   private receive(chunk: Buffer): void {
@@ -136,16 +173,17 @@ export class Connection {
       // Bytes that are not MessagePack, or over the limit: the stream is out of step.
       const request = this.inFlight.shift();
       request?.fail(new InvalidResponseException(this.contextOf(request), error as Error));
-      this.close(error as Error);
+      this.shut(error as Error, lostConnection, true);
     }
   }
 
   private readonly onAnswer = (answer: unknown, _bytes: number, refusal: ArrpcProtocolError | undefined): void => {
     const request = this.inFlight.shift();
     if (request === undefined) {
-      this.close(new Error(`${this.settings.endpoint} sent an answer with no request in flight`));
+      this.shut(new Error(`${this.settings.endpoint} sent an answer with no request in flight`), lostConnection, true);
       return;
     }
+    this.owner.onAnswer(this);
     // A refused value (say, int map keys) was still framed: the stream stays in step.
     if (refusal) request.fail(new InvalidResponseException(this.contextOf(request), refusal));
     else this.settleAnswer(request, answer);
@@ -157,8 +195,8 @@ export class Connection {
     const remote = parseRemoteError(answer);
     if (remote === undefined) return request.succeed(answer);
     const error = createRemoteException(remote, this.contextOf(request));
-    if (error instanceof UnavailableException) this.owner.onUnavailable(this);
-    request.fail(error);
+    if (error instanceof UnavailableException) this.owner.onUnavailable(this, request, error);
+    else request.fail(error);
   }
 
   private contextOf(request: PendingRequest): ArrpcErrorContext {

@@ -1,74 +1,71 @@
-import * as net from 'node:net';
-import * as tls from 'node:tls';
-import type { ClientEndpointMetrics, ClientMetricsRecorder } from '../metrics/index.js';
+import type { Socket } from 'node:net';
+import { RpcTimeoutException, type ArrpcErrorContext } from '../errors/index.js';
+import type { ClientEndpointMetrics } from '../metrics/index.js';
+import { connectSocket, formatAddress } from './connect-socket.js';
 import { Connection, type ConnectionOwner, type ConnectionSettings, type FailureFactory } from './connection.js';
-import { retryWithBackoff, type BackoffPolicy } from './retry.js';
+import { Ejection } from './ejection.js';
+import type { ArrpcEndpointState, EndpointOwner, EndpointSettings } from './endpoint-owner.js';
+import type { PendingRequest } from './pending-request.js';
+import { runProbe } from './probe.js';
+import { Recovery, type Recoverable } from './recovery.js';
+import { retryWithBackoff } from './retry.js';
 
-/** How an endpoint opens its connections. */
-export interface EndpointSettings {
-  readonly host: string;
-  readonly port: number;
-  /** Connections kept open at most (the `poolSize` option). */
-  readonly poolSize: number;
-  readonly backoff: BackoffPolicy;
-  /** Bounds each connection attempt, in ms. */
-  readonly connectTimeoutMs: number | undefined;
-  /** `tls.connect` options; `undefined` for plain TCP. */
-  readonly tls: tls.ConnectionOptions | undefined;
-  readonly connection: Omit<ConnectionSettings, 'endpoint' | 'metrics'>;
-  /** The client's recorder; the no-op one with metrics off. */
-  readonly recorder: ClientMetricsRecorder;
-}
+export type { ArrpcEndpointState, EndpointOwner, EndpointSettings } from './endpoint-owner.js';
 
 /** The `reason` of `arrpc_client_retries_total` for a connection attempt made again. */
 const CONNECT_RETRY_REASON = 'connect';
-
-/** What an endpoint tells its pool, besides what its connections say. */
-export interface EndpointOwner extends ConnectionOwner {
-  onOpen(endpoint: Endpoint, connection: Connection): void;
-  /** Every attempt of one opening failed with `error` (the last one). */
-  onGiveUp(endpoint: Endpoint, error: Error): void;
-  onRetry(endpoint: Endpoint, attempt: number, delayMs: number, error: Error): void;
-}
+/** A connection's age varies by this share either way, so connections do not all reconnect at once. */
+const AGE_JITTER = 0.1;
 
 /**
- * The connections to one server, `poolSize` at most, opened on demand with
- * retries. A pool holds one endpoint per server.
+ * One server: its queue of requests, its connections (`poolSize` at most, opened on demand
+ * with retries), and its health: failures in a row, ejection, probes, readmission.
  */
 export class Endpoint {
-  /** The server as `host:port`, as errors, events and metrics name it. */
+  /** The server as `host:port` (`[v6]:port`), as errors, events and metrics name it. */
   readonly address: string;
   /** This endpoint's metrics (labels resolved once); `undefined` with metrics off. */
   readonly metrics: ClientEndpointMetrics | undefined;
   private readonly live: Connection[] = [];
+  private readonly queue: PendingRequest[] = [];
   private opening = 0;
   /** The latest opening still under way, for `connect()` to join instead of opening another. */
   private latestOpening: Promise<Connection> | undefined;
+  /** `connect()` calls waiting on an opening: it goes on retrying for them even when ejected. */
+  private connectWaiters = 0;
+  private controller = new AbortController();
+  private current: ArrpcEndpointState = 'idle';
+  private readonly ejection: Ejection;
+  private readonly recovery: Recovery;
   private readonly connectionSettings: ConnectionSettings;
+  private readonly connectionOwner: ConnectionOwner;
+  private lastGiveUpAttempts = 0;
 
   constructor(
+    /** The server's host name or address. */
+    readonly host: string,
+    /** The server's port. */
+    readonly port: number,
     private readonly settings: EndpointSettings,
     private readonly owner: EndpointOwner,
   ) {
-    this.address = `${settings.host}:${settings.port}`;
+    this.address = formatAddress(host, port);
     const { recorder, connection, tls: tlsOptions } = settings;
     this.metrics = recorder.enabled
       ? recorder.forEndpoint(this.address, connection.encoding.authSecret !== undefined, tlsOptions !== undefined)
       : undefined;
     this.connectionSettings = { ...connection, endpoint: this.address, metrics: this.metrics };
+    this.ejection = new Ejection(settings.ejection);
+    this.recovery = new Recovery(this.recoverable(), this.ejection, settings.backoff.baseMs);
+    this.connectionOwner = this.ownConnections();
   }
 
-  /** The server's host name or address. */
-  get host(): string {
-    return this.settings.host;
+  /** See {@link ArrpcEndpointState}. */
+  get state(): ArrpcEndpointState {
+    return this.current;
   }
 
-  /** The server's port. */
-  get port(): number {
-    return this.settings.port;
-  }
-
-  /** The open connections. */
+  /** The open connections (retiring ones included). */
   get connections(): readonly Connection[] {
     return this.live;
   }
@@ -78,8 +75,121 @@ export class Endpoint {
     return this.opening;
   }
 
+  /** Requests waiting here for a connection with room, oldest first. */
+  get queued(): readonly PendingRequest[] {
+    return this.queue;
+  }
+
+  /** Connection attempts of the latest opening that gave up. */
+  get lastAttempts(): number {
+    return this.lastGiveUpAttempts;
+  }
+
+  /** Failures in a row since the server last answered. */
+  get consecutiveFailures(): number {
+    return this.ejection.consecutiveFailures;
+  }
+
+  /** Requests in flight here: written and unanswered, plus queued. What the picker compares. */
+  get load(): number {
+    let load = this.queue.length;
+    for (const connection of this.live) load += connection.load;
+    return load;
+  }
+
+  /** Takes new requests: `idle` or `up`. */
+  get healthy(): boolean {
+    return this.current === 'idle' || this.current === 'up';
+  }
+
+  /** Healthy, but no connection is open and the latest tries failed: others go first. */
+  get struggling(): boolean {
+    return this.live.length === 0 && this.ejection.consecutiveFailures > 0;
+  }
+
+  /** Queues `request` here and writes it as soon as a connection has room. */
+  enqueue(request: PendingRequest, leftBecause?: string): void {
+    request.placeOn(this, leftBecause);
+    if (this.metrics !== undefined) request.metrics = this.metrics;
+    this.queue.push(request);
+    this.pump();
+  }
+
+  /** Takes `request` off the queue; false when it was not there. */
+  dequeue(request: PendingRequest): boolean {
+    const index = this.queue.indexOf(request);
+    if (index === -1) return false;
+    this.queue.splice(index, 1);
+    return true;
+  }
+
+  /** Writes queued requests, oldest first, while connections have room; opens more otherwise. */
+  pump(): void {
+    while (this.queue.length > 0) {
+      const connection = this.pickConnection();
+      if (connection === undefined) return this.grow();
+      const request = this.queue.shift()!;
+      // Computed once: the deadline written in `meta` is the one just checked.
+      const remainingMs = request.remainingMs();
+      // Less than a whole millisecond left: a server would find the deadline passed already.
+      if (remainingMs !== undefined && remainingMs < 1) request.fail(new RpcTimeoutException(this.contextOf(request), request.timeoutMs));
+      else connection.write(request, remainingMs);
+    }
+  }
+
+  /** An open connection, the one being opened, or a new one: for an explicit `connect()`. */
+  ensureOpen(): Promise<Connection> {
+    const open = this.live.find((connection) => connection.accepting);
+    if (open !== undefined) return Promise.resolve(open);
+    this.connectWaiters++;
+    return (this.latestOpening ?? this.open()).finally(() => this.connectWaiters--);
+  }
+
+  /** Counts a failure against the server (a connection attempt, a timeout, a broken connection); ejects it at the threshold. */
+  recordFailure(error: Error): void {
+    if (this.ejection.fail() && this.healthy) {
+      this.setState('ejected', error);
+      this.recovery.scheduleProbe();
+    }
+  }
+
+  /** The server is draining: its connections take no new requests and close once answered. */
+  markDraining(): void {
+    for (const connection of [...this.live]) connection.retire();
+    if (!this.healthy) return;
+    this.setState('draining');
+    this.recovery.scheduleProbe();
+  }
+
+  /** No longer in the DNS answer: stops opening and probing; connections close once answered. */
+  remove(): void {
+    const previous = this.current;
+    this.current = 'removed';
+    this.recovery.cancel();
+    this.controller.abort(new Error(`${this.address} left the DNS answer`));
+    for (const connection of [...this.live]) connection.retire();
+    this.owner.onStateChange(this, previous);
+  }
+
+  /**
+   * The client is closing: stops opening and probing, fails queued requests and those in
+   * flight with `failure`, closes every connection, and forgets its health (a later
+   * `connect()` starts afresh).
+   */
+  close(failure: FailureFactory): Promise<void> {
+    this.recovery.cancel();
+    this.controller.abort(failure({ endpoint: this.address }, undefined));
+    this.controller = new AbortController();
+    if (this.current !== 'removed') this.current = 'idle';
+    this.ejection.reset();
+    for (const request of this.queue.splice(0)) request.fail(failure(this.contextOf(request), undefined));
+    const closing = this.live.map((connection) => connection.whenClosed);
+    for (const connection of [...this.live]) connection.close(undefined, failure);
+    return Promise.all(closing).then(() => undefined);
+  }
+
   /** The open connection with the fewest requests in flight that can take one more. */
-  pick(): Connection | undefined {
+  private pickConnection(): Connection | undefined {
     let best: Connection | undefined;
     for (const connection of this.live) {
       if (connection.hasRoom && (best === undefined || connection.load < best.load)) best = connection;
@@ -87,26 +197,28 @@ export class Endpoint {
     return best;
   }
 
-  /** Opens connections, up to `poolSize`, until `waiting` requests would find room on them. */
-  grow(waiting: number, signal: AbortSignal): void {
+  /**
+   * Opens connections, up to `poolSize`, until queued requests would find room on them; an
+   * ejected or removed endpoint opens none, and hands back what nothing here can serve.
+   */
+  private grow(): void {
+    let accepting = 0;
+    for (const connection of this.live) if (connection.accepting) accepting++;
+    if (this.current === 'ejected' || this.current === 'removed') {
+      if (accepting === 0 && this.opening === 0) this.owner.onStranded(this, this.queue.splice(0));
+      return;
+    }
     const { poolSize, connection } = this.settings;
-    while (this.live.length + this.opening < poolSize && this.opening * connection.capacity < waiting) {
-      this.open(signal).catch(() => {
+    while (accepting + this.opening < poolSize && this.opening * connection.capacity < this.queue.length) {
+      this.open().catch(() => {
         // Reported through `onGiveUp`; nobody awaits this opening.
       });
     }
   }
 
-  /** An open connection, the one being opened, or a new one: for an explicit `connect()`. */
-  ensureOpen(signal: AbortSignal): Promise<Connection> {
-    const open = this.live[0];
-    if (open !== undefined) return Promise.resolve(open);
-    return this.latestOpening ?? this.open(signal);
-  }
-
-  /** Opens one connection with retries; rejects with the last error or `signal.reason`. */
-  private open(signal: AbortSignal): Promise<Connection> {
-    const opening = this.openWithRetries(signal).finally(() => {
+  /** Opens one connection with retries; rejects with the last error or the abort reason. */
+  private open(): Promise<Connection> {
+    const opening = this.openWithRetries(this.controller.signal).finally(() => {
       if (this.latestOpening === opening) this.latestOpening = undefined;
     });
     this.latestOpening = opening;
@@ -115,84 +227,119 @@ export class Endpoint {
 
   private async openWithRetries(signal: AbortSignal): Promise<Connection> {
     this.opening++;
-    let socket: net.Socket;
-    try {
-      socket = await retryWithBackoff(() => this.connectSocket(signal), this.settings.backoff, signal, (error, attempt, delayMs) => {
-        this.metrics?.retry(CONNECT_RETRY_REASON);
-        this.owner.onRetry(this, attempt, delayMs, error as Error);
+    let attempts = 0;
+    const target = { host: this.host, port: this.port, tls: this.settings.tls, timeoutMs: this.settings.connectTimeoutMs };
+    const attempt = (): Promise<Socket> => {
+      attempts++;
+      return connectSocket(target, signal).catch((error: Error) => {
+        if (!signal.aborted) this.attemptFailed(error);
+        throw error;
       });
+    };
+    const onRetry = (error: unknown, attempt: number, delayMs: number): void => {
+      this.metrics?.retry(CONNECT_RETRY_REASON);
+      this.owner.onRetry(this, attempt, delayMs, error as Error);
+    };
+    let socket: Socket;
+    try {
+      socket = await retryWithBackoff(attempt, this.settings.backoff, signal, onRetry, () => this.wantsConnection());
     } catch (error) {
       this.opening--;
-      if (!signal.aborted) this.owner.onGiveUp(this, error as Error);
+      if (!signal.aborted) {
+        this.lastGiveUpAttempts = attempts;
+        this.owner.onGiveUp(this, error as Error, attempts);
+        this.pump();
+        this.recovery.reconnectLater();
+      }
       throw error;
     }
     this.opening--;
-    // The pool may have closed while the last attempt was finishing.
+    // The client may have closed while the last attempt was finishing.
     if (signal.aborted) {
       socket.destroy();
       throw signal.reason;
     }
-    const connection = new Connection(socket, this.connectionSettings, this.ownerOf());
+    return this.adopt(socket, false);
+  }
+
+  /** Whether an opening under way should go on retrying: not once ejected with nobody waiting. */
+  private wantsConnection(): boolean {
+    if (this.current === 'removed') return false;
+    return this.current !== 'ejected' || this.queue.length > 0 || this.connectWaiters > 0;
+  }
+
+  private attemptFailed(error: Error): void {
+    for (const request of this.queue) request.attemptsHere++;
+    this.recordFailure(error);
+    this.owner.onAttemptFailed(this, error);
+  }
+
+  /** Makes a connection of `socket`; `readmitted` after a successful probe. */
+  private adopt(socket: Socket, readmitted: boolean): Connection {
+    const connection = new Connection(socket, this.connectionSettings, this.connectionOwner);
     this.live.push(connection);
+    const { maxConnectionAgeMs, random } = this.settings;
+    if (maxConnectionAgeMs !== undefined) connection.retireAfter(maxConnectionAgeMs * (1 - AGE_JITTER + 2 * AGE_JITTER * random()));
     this.owner.onOpen(this, connection);
+    if (this.current === 'idle' || readmitted) this.setState('up');
+    this.pump();
     return connection;
   }
 
-  /** Every connection takes no more requests and closes once answered (the server is draining). */
-  retire(): void {
-    for (const connection of [...this.live]) connection.retire();
+  /** Makes a connection of a probe's socket, and takes the endpoint back. */
+  private readmit(socket: Socket): void {
+    this.ejection.reset();
+    this.adopt(socket, true);
   }
 
-  /** Closes every connection now; their requests in flight fail with `failure`. */
-  close(reason: Error | undefined, failure?: FailureFactory): Promise<void> {
-    const closing = this.live.map((connection) => connection.whenClosed);
-    for (const connection of [...this.live]) connection.close(reason, failure);
-    return Promise.all(closing).then(() => undefined);
-  }
-
-  /** Removes closed connections before the pool hears of them. */
-  private ownerOf(): ConnectionOwner {
+  private recoverable(): Recoverable {
+    const endpoint = this;
     return {
-      onRoom: (connection) => this.owner.onRoom(connection),
-      onUnavailable: (connection) => this.owner.onUnavailable(connection),
-      onClose: (connection, error) => {
+      get signal() {
+        return endpoint.controller.signal;
+      },
+      get down() {
+        return endpoint.current === 'ejected' || endpoint.current === 'draining';
+      },
+      get wantsReconnect() {
+        // Alone, it gets every request anyway and connects for them, as the Python client does.
+        return endpoint.healthy && endpoint.struggling && endpoint.opening === 0 && endpoint.owner.hasOtherEndpoints(endpoint);
+      },
+      probe: (signal) => runProbe({ host: this.host, port: this.port, tls: this.settings.tls }, this.settings.probe, signal),
+      readmit: (socket) => this.readmit(socket),
+      probeFailed: (error, delayMs) => this.owner.onProbeFailed(this, error, delayMs),
+      reconnect: () =>
+        void this.open().catch(() => {
+          // Reported through `onGiveUp`.
+        }),
+    };
+  }
+
+  private setState(state: ArrpcEndpointState, error?: Error): void {
+    const previous = this.current;
+    this.current = state;
+    this.owner.onStateChange(this, previous, error);
+  }
+
+  /** Keeps `live` current and the pool informed; counts broken connections and answers. */
+  private ownConnections(): ConnectionOwner {
+    return {
+      onAnswer: () => this.ejection.succeed(),
+      onRoom: () => this.pump(),
+      onUnavailable: (_connection, request, error) => this.owner.onUnavailable(this, request, error),
+      onLost: (_connection, request, error) => this.owner.onLost(this, request, error),
+      onClose: (connection, error, failed) => {
         const index = this.live.indexOf(connection);
         if (index !== -1) this.live.splice(index, 1);
-        this.owner.onClose(connection, error);
+        this.owner.onClose(this, connection, error);
+        if (failed) this.recordFailure(error ?? new Error(`connection to ${this.address} failed`));
+        this.pump();
+        this.recovery.reconnectLater();
       },
     };
   }
 
-  /** One attempt: resolves with the socket once connected (and, with TLS, verified). */
-  private connectSocket(signal: AbortSignal): Promise<net.Socket> {
-    const { host, port, tls: tlsOptions, connectTimeoutMs } = this.settings;
-    return new Promise((resolve, reject) => {
-      const socket = tlsOptions ? tls.connect({ ...tlsOptions, host, port }) : net.connect({ host, port });
-      const fail = (error: Error): void => {
-        cleanup();
-        socket.destroy();
-        reject(error);
-      };
-      const onConnect = (): void => {
-        cleanup();
-        // Small request/answer exchanges: Nagle's delay would add latency to each.
-        socket.setNoDelay(true);
-        resolve(socket);
-      };
-      const onAbort = (): void => fail(signal.reason as Error);
-      const timer =
-        connectTimeoutMs === undefined
-          ? undefined
-          : setTimeout(() => fail(new Error(`connecting to ${this.address} took over ${connectTimeoutMs} ms`)), connectTimeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        socket.off('error', fail);
-        socket.off(tlsOptions ? 'secureConnect' : 'connect', onConnect);
-      };
-      socket.once('error', fail);
-      socket.once(tlsOptions ? 'secureConnect' : 'connect', onConnect);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+  private contextOf(request: PendingRequest): ArrpcErrorContext {
+    return { pattern: request.message.pattern, endpoint: this.address };
   }
 }

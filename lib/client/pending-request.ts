@@ -2,6 +2,7 @@ import type { PacketMetadata } from '@nestjs/microservices';
 import type { ClientEndpointMetrics } from '../metrics/index.js';
 import type { EnvelopeKind } from '../protocol/index.js';
 import type { Connection } from './connection.js';
+import type { Endpoint } from './endpoint.js';
 
 /** One call as the caller made it, before encoding. */
 export interface OutgoingMessage {
@@ -15,6 +16,14 @@ export interface OutgoingMessage {
 /** Receives the outcome of a call, exactly once. */
 export type Settle = (error: Error | undefined, value?: unknown) => void;
 
+/** An endpoint a call left for another, and the connection attempts it waited through there. */
+export interface EndpointVisit {
+  readonly endpoint: Endpoint;
+  readonly attempts: number;
+  /** Why it left, when no attempt failed there (`'ejected'`, `'draining'`...). */
+  readonly note?: string;
+}
+
 /**
  * A call between submission and its outcome: queued, then written to one
  * connection, then settled. Holds its deadline and the timer and abort
@@ -26,6 +35,16 @@ export class PendingRequest {
   state: 'queued' | 'written' | 'settled' = 'queued';
   /** The connection it was written to, once written. */
   connection: Connection | undefined;
+  /** The endpoint it is queued on or was written to. */
+  endpoint: Endpoint | undefined;
+  /** Connection attempts that failed on {@link endpoint} while it waited there. */
+  attemptsHere = 0;
+  /** Endpoints it was on before {@link endpoint}; `undefined` until it moves (most calls never do). */
+  visits: EndpointVisit[] | undefined;
+  /** Its pattern is in `idempotentPatterns`: once written, it may still be sent once more. */
+  idempotent = false;
+  /** It was written, lost with its connection, and sent again (which happens once at most). */
+  resent = false;
   /** Bytes written for it, envelope and signature included; 0 until written. */
   bytes = 0;
   /**
@@ -60,6 +79,32 @@ export class PendingRequest {
   /** True once the outcome is in. */
   get settled(): boolean {
     return this.state === 'settled';
+  }
+
+  /** True when it has been on `endpoint` (queued or written), now or before. */
+  hasTried(endpoint: Endpoint): boolean {
+    return this.endpoint === endpoint || (this.visits?.some((visit) => visit.endpoint === endpoint) ?? false);
+  }
+
+  /** Every endpoint it has been on, oldest first, with the attempts it waited through on each. */
+  route(): EndpointVisit[] {
+    const here = this.endpoint === undefined ? [] : [{ endpoint: this.endpoint, attempts: this.attemptsHere }];
+    return [...(this.visits ?? []), ...here];
+  }
+
+  /**
+   * Puts it on `endpoint`'s queue: first placement, or a move (what it did where it was, and
+   * `leftBecause`, are kept for the `ConnectException` that may end it). A written call becomes
+   * queued again.
+   */
+  placeOn(endpoint: Endpoint, leftBecause?: string): void {
+    if (this.endpoint !== undefined && this.endpoint !== endpoint) {
+      (this.visits ??= []).push({ endpoint: this.endpoint, attempts: this.attemptsHere, note: leftBecause });
+      this.attemptsHere = 0;
+    }
+    this.endpoint = endpoint;
+    this.state = 'queued';
+    this.connection = undefined;
   }
 
   /**

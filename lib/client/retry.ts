@@ -22,13 +22,15 @@ export function backoffDelay(failures: number, baseMs: number): number {
 /**
  * Runs `attempt` up to `policy.attempts` times, waiting between tries, and
  * returns its first result. Rethrows the last error once every attempt
- * failed, or `signal.reason` as soon as `signal` aborts (waits included).
+ * failed, or as soon as `keepGoing()` says false after a failure, or
+ * `signal.reason` as soon as `signal` aborts (waits included).
  */
 export async function retryWithBackoff<T>(
   attempt: () => Promise<T>,
   policy: BackoffPolicy,
   signal: AbortSignal,
   onRetry?: RetryListener,
+  keepGoing: () => boolean = () => true,
 ): Promise<T> {
   for (let failures = 0; ; ) {
     signal.throwIfAborted();
@@ -36,10 +38,11 @@ export async function retryWithBackoff<T>(
       return await attempt();
     } catch (error) {
       signal.throwIfAborted();
-      if (++failures >= policy.attempts) throw error;
+      if (++failures >= policy.attempts || !keepGoing()) throw error;
       const delayMs = backoffDelay(failures, policy.baseMs);
       onRetry?.(error, failures, delayMs);
       await sleep(delayMs, undefined, { signal }).catch(() => signal.throwIfAborted());
+      if (!keepGoing()) throw error;
     }
   }
 }

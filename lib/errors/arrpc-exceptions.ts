@@ -73,19 +73,42 @@ export class RemoteRpcException extends ArrpcException {
   }
 }
 
-/** No connection after `attempts` tries. Python: `ConnectException`, same message. */
+/** One server a call tried to reach, in a {@link ConnectException}. */
+export interface ArrpcConnectAttempt {
+  /** The server, as `host:port`. */
+  readonly endpoint: string;
+  /** Connection attempts made for the call (0 when none was made). */
+  readonly attempts: number;
+  /** Why no attempt was made (`'ejected'`, say), when `attempts` is 0. */
+  readonly skipped?: string;
+}
+
+/**
+ * No connection after `attempts` tries. Python: `ConnectException`, same message
+ * (`Failed to connect to HOST:PORT with N attempts`) when one server was tried;
+ * with several, the message lists each (`tried` holds them).
+ */
 export class ConnectException extends ArrpcException {
   override readonly name = 'ConnectException';
   readonly code = ArrpcErrorCode.Connect;
+  /** Every server tried, in order; one entry, `endpoint` with `attempts`, when the call had one server. */
+  readonly tried: readonly ArrpcConnectAttempt[];
 
   constructor(
     context: ArrpcErrorContext,
-    /** Connection attempts made. */
+    /** Connection attempts made, over every server tried. */
     readonly attempts: number,
     cause?: unknown,
+    tried?: readonly ArrpcConnectAttempt[],
   ) {
-    super(`Failed to connect to ${context.endpoint} with ${attempts} attempts`, context, cause);
+    const list = tried ?? [{ endpoint: context.endpoint, attempts }];
+    super(`Failed to connect to ${list.map(describeAttempt).join(', ')}`, context, cause);
+    this.tried = list;
   }
+}
+
+function describeAttempt(attempt: ArrpcConnectAttempt): string {
+  return attempt.skipped === undefined ? `${attempt.endpoint} with ${attempt.attempts} attempts` : `${attempt.endpoint} (${attempt.skipped})`;
 }
 
 /**

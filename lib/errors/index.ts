@@ -12,5 +12,6 @@ export {
   RpcTimeoutException,
   UnavailableException,
   createRemoteException,
+  type ArrpcConnectAttempt,
   type ArrpcErrorContext,
 } from './arrpc-exceptions.js';

@@ -1,16 +1,42 @@
+import type { LookupAddress, LookupAllOptions } from 'node:dns';
 import type { ConnectionOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
 import {
+  DEFAULT_BALANCE,
   DEFAULT_CLIENT_HOST,
   DEFAULT_CON_MAX_RETRIES,
+  DEFAULT_EJECT_AFTER_FAILURES,
+  DEFAULT_EJECTION_BACKOFF_MAX_MS,
+  DEFAULT_EJECTION_BACKOFF_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
   DEFAULT_POOL_SIZE,
+  DEFAULT_RESOLVE_INTERVAL_MS,
   DEFAULT_RETRY_BASE_MS,
+  DEFAULT_RETRY_BUDGET,
 } from '../constants.js';
 import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
+import {
+  BALANCES,
+  PEERS,
+  boolean,
+  histogram,
+  idempotentPatterns,
+  integer,
+  milliseconds,
+  nonNegative,
+  object,
+  oneOf,
+  optionalPositive,
+  probe,
+  registry,
+  retryBudget,
+  secret,
+  servers,
+  text,
+} from './client-option-checks.js';
 
 /**
  * What the client talks to. `'python'`: a Python arrpc server, which reads one
@@ -20,12 +46,135 @@ import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js
  */
 export type ArrpcPeer = 'python' | 'nestjs-arrpc';
 
-/** Options of `ArrpcClient`. Every field is optional except `port`. */
+/**
+ * How requests are spread over endpoints. `'p2c'` (power of two choices): of two endpoints
+ * picked at random, the one with fewer requests in flight (written and unanswered, plus
+ * queued). `'round-robin'`: each endpoint in turn.
+ */
+export type ArrpcBalance = 'p2c' | 'round-robin';
+
+/**
+ * Where endpoints come from with `host` + `port`. `'none'`: `host` is one endpoint (the system
+ * resolves it at each connect, to one address). `'dns'`: every A/AAAA record of `host` is an
+ * endpoint, looked up again every `resolveIntervalMs` and after an endpoint fails.
+ */
+export type ArrpcResolve = 'none' | 'dns';
+
+/**
+ * A DNS lookup with the signature of Node's `dns.lookup` as called with `{ all: true }`: it calls
+ * back with every address of `hostname`. Node's `dns.lookup` is one.
+ */
+export type ArrpcLookup = (
+  hostname: string,
+  options: LookupAllOptions,
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+/**
+ * How an ejected Python endpoint is probed: `message` is sent on the default pattern (raw, as a
+ * Python client sends it) and the answer must equal `expect`, or be any answer that is not an
+ * error when `expect` is left out.
+ */
+export interface ArrpcProbe {
+  /** The value sent; it must have a MessagePack form. */
+  message: unknown;
+  /** The answer that readmits the endpoint, compared as MessagePack. Defaults to any answer that is not an `arrpc.error`. */
+  expect?: unknown;
+}
+
+/** See {@link ArrpcClientOptions.retryBudget}. Every field is optional. */
+export interface ArrpcRetryBudget {
+  /** Share of the window's requests that may be re-sent, 0 or more. Defaults to 0.2. */
+  ratio?: number;
+  /** The window, in milliseconds, above 0. Defaults to 10,000. */
+  windowMs?: number;
+  /** Re-sends allowed per second of the window whatever the traffic, 0 or more. Defaults to 10. */
+  minPerSecond?: number;
+}
+
+/** One server: a host name or address and a port. */
+export interface ArrpcEndpointAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Options of `ArrpcClient`. Every field is optional except `port` (or `endpoints`, instead of `host` and `port`). */
 export interface ArrpcClientOptions {
-  /** Server host name or IP address. Defaults to `'127.0.0.1'` ({@link DEFAULT_CLIENT_HOST}). */
+  /** Server host name or IP address. Defaults to `'127.0.0.1'` ({@link DEFAULT_CLIENT_HOST}). Not with `endpoints`. */
   host?: string;
-  /** Server TCP port, 1 to 65535. Required: there is no default, and 0 is refused. */
+  /** Server TCP port, 1 to 65535. Required unless `endpoints` is given: there is no default, and 0 is refused. */
   port?: number;
+  /**
+   * Several servers, each `'host:port'` (`'[::1]:4000'` for an IPv6 address), instead of
+   * `host` and `port`. Requests are spread over them by {@link balance}; see the README's
+   * "Running many replicas". Defaults to none: `host` and `port` are the one server.
+   */
+  endpoints?: readonly string[];
+  /**
+   * `'dns'`: every address `host` resolves to is an endpoint (a Kubernetes headless Service
+   * name, say), looked up again every {@link resolveIntervalMs} and after an endpoint is
+   * ejected or drains; a failed lookup keeps the last good set. Defaults to `'none'`: `host` is
+   * one endpoint.
+   */
+  resolve?: ArrpcResolve;
+  /**
+   * The lookup used with `resolve: 'dns'`, with the signature of Node's `dns.lookup`; it is
+   * called with `{ all: true }`. For tests and custom discovery. Defaults to `dns.lookup`.
+   */
+  lookup?: ArrpcLookup;
+  /**
+   * Milliseconds between two lookups with `resolve: 'dns'`. Defaults to 30,000
+   * ({@link DEFAULT_RESOLVE_INTERVAL_MS}); 0 looks up only at the first call and after an
+   * endpoint is ejected or drains.
+   */
+  resolveIntervalMs?: number;
+  /** How requests are spread over endpoints, see {@link ArrpcBalance}. Defaults to `'p2c'` ({@link DEFAULT_BALANCE}). */
+  balance?: ArrpcBalance;
+  /**
+   * Milliseconds after which a connection is retired: it takes no new request and closes once
+   * its requests are answered; the next one opens fresh. Each connection's age is jittered by
+   * ±10% so they do not all reconnect at once. Spreads traffic to servers added behind one name
+   * (a ClusterIP Service) without re-resolution. Defaults to none; 0 is the same as unset.
+   */
+  maxConnectionAgeMs?: number;
+  /**
+   * Failures in a row (a failed connection attempt, a request timing out, a connection broken
+   * with requests in flight) that eject an endpoint: it gets no new requests until a probe
+   * succeeds. Any answer from the server ends the run. Defaults to 3
+   * ({@link DEFAULT_EJECT_AFTER_FAILURES}); 0 is refused.
+   */
+  ejectAfterFailures?: number;
+  /**
+   * Milliseconds from an ejection to the first probe; each failed probe doubles the wait, up
+   * to {@link ejectionBackoffMaxMs}. Defaults to 1,000 ({@link DEFAULT_EJECTION_BACKOFF_MS}); 0 is refused.
+   */
+  ejectionBackoffMs?: number;
+  /**
+   * Longest wait between two probes, in milliseconds, at least `ejectionBackoffMs`. Defaults to
+   * 30,000 ({@link DEFAULT_EJECTION_BACKOFF_MAX_MS}).
+   */
+  ejectionBackoffMaxMs?: number;
+  /**
+   * How an ejected Python server is probed, see {@link ArrpcProbe}. Only with `peer: 'python'`:
+   * a `'nestjs-arrpc'` peer is probed with `arrpc.ping`. Defaults to none: a Python endpoint is
+   * readmitted as soon as a connection to it opens.
+   */
+  probe?: ArrpcProbe;
+  /**
+   * Patterns whose requests may run twice, or `true` for every pattern. A request with one of
+   * them that was written, then lost with its connection, is sent once more, to another
+   * endpoint, within {@link retryBudget}. Other written requests are never sent again: they may
+   * have run. Object patterns are compared as Nest's normalised text (`'{"cmd":"sum"}'`).
+   * Defaults to none.
+   */
+  idempotentPatterns?: readonly string[] | true;
+  /**
+   * Caps re-sends of written requests (see {@link idempotentPatterns}), so retries cannot
+   * multiply load during an outage: at most `ratio` of the requests of the last `windowMs`, plus
+   * `minPerSecond` per second of it. A request that finds the budget empty fails with its own
+   * error. Defaults to `{ ratio: 0.2, windowMs: 10_000, minPerSecond: 10 }` ({@link DEFAULT_RETRY_BUDGET}).
+   */
+  retryBudget?: ArrpcRetryBudget;
   /**
    * Longest time, in milliseconds, a call waits for its answer, counted from
    * the call (connecting and queueing included). Passed to an `ArrpcServer`
@@ -67,7 +216,7 @@ export interface ArrpcClientOptions {
    * its `ca`. Defaults to none.
    */
   tls?: ConnectionOptions;
-  /** Connections kept to the server. Defaults to 1 ({@link DEFAULT_POOL_SIZE}); 0 is refused. */
+  /** Connections kept to each endpoint. Defaults to 1 ({@link DEFAULT_POOL_SIZE}); 0 is refused. */
   poolSize?: number;
   /**
    * Requests in flight on one connection. Defaults to 1 ({@link DEFAULT_PIPELINE}),
@@ -122,8 +271,16 @@ export interface ArrpcClientOptions {
 
 /** {@link ArrpcClientOptions} with every default filled in, frozen. */
 export interface ResolvedClientOptions {
-  readonly host: string;
-  readonly port: number;
+  /** `undefined` when `endpoints` was given. */
+  readonly host: string | undefined;
+  /** `undefined` when `endpoints` was given. */
+  readonly port: number | undefined;
+  /** The servers: `endpoints` parsed, or `host` and `port` (the name to look up with `resolve: 'dns'`). */
+  readonly endpoints: readonly ArrpcEndpointAddress[];
+  readonly resolve: ArrpcResolve;
+  /** Set with `resolve: 'dns'` only (`dns.lookup` unless given). */
+  readonly lookup: ArrpcLookup | undefined;
+  readonly resolveIntervalMs: number;
   readonly timeout: number | undefined;
   readonly conMaxRetries: number;
   readonly retryBaseMs: number;
@@ -141,16 +298,26 @@ export interface ResolvedClientOptions {
   readonly registry: Registry | undefined;
   readonly metricsHistogram: boolean | Readonly<ArrpcMetricsHistogramOptions>;
   readonly metricsMaxErrorReasons: number;
+  readonly balance: ArrpcBalance;
+  /** `undefined` when off. */
+  readonly maxConnectionAgeMs: number | undefined;
+  readonly ejectAfterFailures: number;
+  readonly ejectionBackoffMs: number;
+  readonly ejectionBackoffMaxMs: number;
+  readonly probe: Readonly<ArrpcProbe> | undefined;
+  /** `true`, or the patterns (empty: none). */
+  readonly idempotentPatterns: true | readonly string[];
+  readonly retryBudget: Readonly<Required<ArrpcRetryBudget>>;
 }
 
-/** Longest timeout, in ms, a Node timer can wait (about 24.8 days); a longer one would fire at once. */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+export { MAX_TIMEOUT_MS } from './client-option-checks.js';
 
-const PEERS: readonly ArrpcPeer[] = ['python', 'nestjs-arrpc'];
 const KNOWN_OPTIONS = new Set<string>([
   'host', 'port', 'timeout', 'conMaxRetries', 'retryBaseMs', 'authSecret', 'tlsCaFile',
   'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
-  'registry', 'metricsHistogram', 'metricsMaxErrorReasons',
+  'registry', 'metricsHistogram', 'metricsMaxErrorReasons', 'endpoints', 'resolve', 'lookup', 'resolveIntervalMs',
+  'balance', 'maxConnectionAgeMs', 'ejectAfterFailures', 'ejectionBackoffMs', 'ejectionBackoffMaxMs', 'probe',
+  'idempotentPatterns', 'retryBudget',
 ]);
 
 /**
@@ -162,23 +329,27 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
   for (const key of Object.keys(given)) {
     if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`Unknown ArrpcClient option "${key}"`);
   }
-  const peer = given.peer ?? DEFAULT_PEER;
-  if (!PEERS.includes(peer)) throw invalid('peer', `'python' or 'nestjs-arrpc'`, peer);
+  const peer = oneOf('peer', given.peer ?? DEFAULT_PEER, PEERS);
   const pipeline = integer('pipeline', given.pipeline ?? DEFAULT_PIPELINE, 1);
   if (peer === 'python' && pipeline > 1) {
     throw new TypeError(
       `Invalid ArrpcClient option "pipeline": ${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`,
     );
   }
-  if (given.port === undefined) throw new TypeError('ArrpcClient option "port" is required');
   const tlsSelfSigned = boolean('tlsSelfSigned', given.tlsSelfSigned ?? false);
   if (tlsSelfSigned && given.tlsCaFile === undefined) {
     throw new TypeError('ArrpcClient option "tlsSelfSigned" needs "tlsCaFile": the certificate to trust');
   }
+  const ejectionBackoffMs = milliseconds('ejectionBackoffMs', given.ejectionBackoffMs ?? DEFAULT_EJECTION_BACKOFF_MS);
+  const ejectionBackoffMaxMs = milliseconds('ejectionBackoffMaxMs', given.ejectionBackoffMaxMs ?? DEFAULT_EJECTION_BACKOFF_MAX_MS);
+  if (ejectionBackoffMaxMs < ejectionBackoffMs) {
+    throw new TypeError(
+      `Invalid ArrpcClient option "ejectionBackoffMaxMs": ${ejectionBackoffMaxMs} is below "ejectionBackoffMs" (${ejectionBackoffMs})`,
+    );
+  }
   return Object.freeze({
-    host: text('host', given.host ?? DEFAULT_CLIENT_HOST),
-    port: integer('port', given.port, 1, 65_535),
-    timeout: given.timeout === undefined ? undefined : positive('timeout', given.timeout),
+    ...servers(given),
+    timeout: optionalPositive('timeout', given.timeout),
     conMaxRetries: integer('conMaxRetries', given.conMaxRetries ?? DEFAULT_CON_MAX_RETRIES, 1),
     retryBaseMs: nonNegative('retryBaseMs', given.retryBaseMs ?? DEFAULT_RETRY_BASE_MS),
     authSecret: given.authSecret === undefined ? undefined : secret(given.authSecret),
@@ -195,81 +366,13 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     registry: given.registry === undefined ? undefined : registry(given.registry),
     metricsHistogram: histogram(given.metricsHistogram ?? false),
     metricsMaxErrorReasons: integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
+    balance: oneOf('balance', given.balance ?? DEFAULT_BALANCE, BALANCES),
+    maxConnectionAgeMs: given.maxConnectionAgeMs === 0 ? undefined : optionalPositive('maxConnectionAgeMs', given.maxConnectionAgeMs),
+    ejectAfterFailures: integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 1),
+    ejectionBackoffMs,
+    ejectionBackoffMaxMs,
+    probe: probe(given.probe, peer),
+    idempotentPatterns: idempotentPatterns(given.idempotentPatterns),
+    retryBudget: retryBudget(given.retryBudget),
   });
-}
-
-function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    throw invalid(name, `an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`, value);
-  }
-  return value as number;
-}
-
-function positive(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMEOUT_MS)) {
-    throw invalid(name, `a number of milliseconds above 0, at most ${MAX_TIMEOUT_MS} (leave it unset for none)`, value);
-  }
-  return value;
-}
-
-function nonNegative(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalid(name, 'a finite number of milliseconds, 0 or more', value);
-  }
-  return value;
-}
-
-function text(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw invalid(name, 'a non-empty string', value);
-  return value;
-}
-
-function secret(value: unknown): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new TypeError(`Invalid ArrpcClient option "authSecret": expected a non-empty string, got ${typeof value === 'string' ? 'an empty string' : typeof value}`);
-  }
-  return value;
-}
-
-function boolean(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
-  return value;
-}
-
-function object<T>(name: string, value: T): T {
-  if (value === null || typeof value !== 'object') throw invalid(name, 'an object', value);
-  return value;
-}
-
-function registry(value: unknown): Registry {
-  if (value === null || typeof value !== 'object' || typeof (value as Registry).getSingleMetric !== 'function') {
-    throw invalid('registry', 'a prom-client Registry', value);
-  }
-  return value as Registry;
-}
-
-function histogram(value: unknown): boolean | Readonly<ArrpcMetricsHistogramOptions> {
-  if (typeof value === 'boolean') return value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid('metricsHistogram', 'a boolean or { buckets }', value);
-  }
-  const buckets: unknown = (value as ArrpcMetricsHistogramOptions).buckets;
-  if (buckets === undefined) return Object.freeze({});
-  const increasing =
-    Array.isArray(buckets) &&
-    buckets.length > 0 &&
-    buckets.every((b: unknown, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]));
-  if (!increasing) throw invalid('metricsHistogram.buckets', 'a non-empty array of finite, strictly increasing numbers', buckets);
-  return Object.freeze({ buckets: Object.freeze([...(buckets as number[])]) });
-}
-
-function invalid(name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`Invalid ArrpcClient option "${name}": expected ${expected}, got ${describe(value)}`);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
 }

@@ -1,8 +1,14 @@
 // Public option interfaces and their resolvers.
 export {
   resolveClientOptions,
+  type ArrpcBalance,
   type ArrpcClientOptions,
+  type ArrpcEndpointAddress,
+  type ArrpcLookup,
   type ArrpcPeer,
+  type ArrpcProbe,
+  type ArrpcResolve,
+  type ArrpcRetryBudget,
   type ResolvedClientOptions,
 } from './client-options.js';
 export {

@@ -3,6 +3,7 @@
 // itself fails this check (STYLE.md section 4): `customClass: ArrpcClient` must not.
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { ClientProxyFactory, ClientsModule, type ClientProxy } from '@nestjs/microservices';
+import { lookup } from 'node:dns';
 import { firstValueFrom } from 'rxjs';
 import {
   ArrpcClient,
@@ -11,6 +12,8 @@ import {
   ArrpcModule,
   ArrpcStatus,
   type ArrpcClientOptions,
+  type ArrpcEndpointDownReason,
+  type ArrpcEndpointUpReason,
   type ConnectionPool,
 } from '../../lib/index.js';
 
@@ -65,8 +68,21 @@ export function observe(client: ArrpcClient): void {
   client.status.subscribe((status: ArrpcStatus) => void (status === ArrpcStatus.Connected));
   const pool: ConnectionPool = client.unwrap();
   void pool.endpoints.map((endpoint) => `${endpoint.address} ${endpoint.connections.length}`);
+  client.on('endpoint-up', (endpoint: string, reason: ArrpcEndpointUpReason) => void [endpoint, reason]);
+  client.on('endpoint-down', (endpoint: string, reason: ArrpcEndpointDownReason, error?: Error) => void [endpoint, reason, error]);
+  void pool.endpoints.filter((endpoint) => endpoint.state === 'ejected').map((endpoint) => endpoint.load);
   // @ts-expect-error: not an event of ArrpcClient
   client.on('message', () => {});
   // @ts-expect-error: not a peer kind
   void new ArrpcClient({ port: 9000, peer: 'java' });
+  // @ts-expect-error: not a balance
+  void new ArrpcClient({ endpoints: ['a:1'], balance: 'random' });
 }
+
+/** Several servers, and DNS discovery with Node's own lookup (its signature is the option's). */
+export const replicas: ArrpcClientOptions[] = [
+  { endpoints: ['10.0.0.5:4000', 'prices-1.internal:4000'], peer: 'nestjs-arrpc', pipeline: 8, idempotentPatterns: ['prices.get'] },
+  { host: 'prices-headless', port: 4000, resolve: 'dns', lookup, resolveIntervalMs: 10_000, balance: 'round-robin' },
+  { host: 'legacy', port: 8080, probe: { message: { cmd: 'ping' }, expect: 'pong' }, retryBudget: { ratio: 0.1 }, maxConnectionAgeMs: 300_000 },
+];
+export const replicaModule = ArrpcModule.forRoot({ endpoints: ['a:1', 'b:2'], ejectAfterFailures: 5, ejectionBackoffMs: 500 });

@@ -1,14 +1,21 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { lookup as dnsLookup } from 'node:dns';
 import {
+  DEFAULT_BALANCE,
   DEFAULT_CLIENT_HOST,
   DEFAULT_CON_MAX_RETRIES,
+  DEFAULT_EJECT_AFTER_FAILURES,
+  DEFAULT_EJECTION_BACKOFF_MAX_MS,
+  DEFAULT_EJECTION_BACKOFF_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
   DEFAULT_POOL_SIZE,
+  DEFAULT_RESOLVE_INTERVAL_MS,
   DEFAULT_RETRY_BASE_MS,
+  DEFAULT_RETRY_BUDGET,
   resolveClientOptions,
   type ArrpcClientOptions,
 } from '../../../lib/index.js';
@@ -19,6 +26,18 @@ describe('resolveClientOptions', () => {
     expect(resolved).toEqual({
       host: DEFAULT_CLIENT_HOST,
       port: 9000,
+      endpoints: [{ host: DEFAULT_CLIENT_HOST, port: 9000 }],
+      resolve: 'none',
+      lookup: undefined,
+      resolveIntervalMs: DEFAULT_RESOLVE_INTERVAL_MS,
+      balance: DEFAULT_BALANCE,
+      maxConnectionAgeMs: undefined,
+      ejectAfterFailures: DEFAULT_EJECT_AFTER_FAILURES,
+      ejectionBackoffMs: DEFAULT_EJECTION_BACKOFF_MS,
+      ejectionBackoffMaxMs: DEFAULT_EJECTION_BACKOFF_MAX_MS,
+      probe: undefined,
+      idempotentPatterns: [],
+      retryBudget: DEFAULT_RETRY_BUDGET,
       timeout: undefined,
       conMaxRetries: DEFAULT_CON_MAX_RETRIES,
       retryBaseMs: DEFAULT_RETRY_BASE_MS,
@@ -39,6 +58,10 @@ describe('resolveClientOptions', () => {
     });
     expect(Object.isFrozen(resolved)).toBe(true);
     expect([DEFAULT_CLIENT_HOST, DEFAULT_CON_MAX_RETRIES, DEFAULT_RETRY_BASE_MS, DEFAULT_PEER]).toEqual(['127.0.0.1', 5, 1000, 'python']);
+    // DECISIONS.md "Many servers".
+    expect([DEFAULT_BALANCE, DEFAULT_RESOLVE_INTERVAL_MS, DEFAULT_EJECT_AFTER_FAILURES]).toEqual(['p2c', 30_000, 3]);
+    expect([DEFAULT_EJECTION_BACKOFF_MS, DEFAULT_EJECTION_BACKOFF_MAX_MS]).toEqual([1_000, 30_000]);
+    expect(DEFAULT_RETRY_BUDGET).toEqual({ ratio: 0.2, windowMs: 10_000, minPerSecond: 10 });
   });
 
   it('keeps what is given', () => {
@@ -48,15 +71,76 @@ describe('resolveClientOptions', () => {
       metrics: true, metricsPort: 0, registry: new Registry(), metricsHistogram: { buckets: [0.1, 1] }, metricsMaxErrorReasons: 0,
     };
     const resolved = resolveClientOptions(given);
-    expect(resolved).toEqual(given);
+    expect(resolved).toMatchObject(given);
     expect(resolved.registry).toBe(given.registry);
     expect(resolveClientOptions({ port: 1, metricsHistogram: true }).metricsHistogram).toBe(true);
     expect(resolveClientOptions({ port: 1, metricsHistogram: {} }).metricsHistogram).toEqual({});
   });
 
   it('requires the port', () => {
-    expect(() => resolveClientOptions({})).toThrow('ArrpcClient option "port" is required');
+    expect(() => resolveClientOptions({})).toThrow('ArrpcClient option "port" is required (or "endpoints")');
     expect(() => resolveClientOptions(undefined)).toThrow(/"port"/);
+  });
+
+  it('keeps the many-servers options', () => {
+    const lookup = () => {};
+    const resolved = resolveClientOptions({
+      host: 'prices-headless', port: 4000, resolve: 'dns', lookup, resolveIntervalMs: 0, balance: 'round-robin',
+      maxConnectionAgeMs: 60_000, ejectAfterFailures: 1, ejectionBackoffMs: 10, ejectionBackoffMaxMs: 10,
+      probe: { message: { ping: 1 }, expect: 'pong' }, idempotentPatterns: ['prices.get', '{"cmd":"sum"}'], retryBudget: { ratio: 0.5 },
+    });
+    expect(resolved).toMatchObject({
+      endpoints: [{ host: 'prices-headless', port: 4000 }], resolve: 'dns', lookup, resolveIntervalMs: 0, balance: 'round-robin',
+      maxConnectionAgeMs: 60_000, ejectAfterFailures: 1, ejectionBackoffMs: 10, ejectionBackoffMaxMs: 10,
+      probe: { message: { ping: 1 }, expect: 'pong' }, idempotentPatterns: ['prices.get', '{"cmd":"sum"}'],
+      retryBudget: { ratio: 0.5, windowMs: 10_000, minPerSecond: 10 },
+    });
+    expect(resolveClientOptions({ port: 1, resolve: 'dns' }).lookup).toBe(dnsLookup);
+    expect(resolveClientOptions({ port: 1, idempotentPatterns: true }).idempotentPatterns).toBe(true);
+    expect(resolveClientOptions({ port: 1, maxConnectionAgeMs: 0 }).maxConnectionAgeMs).toBeUndefined();
+    expect(resolveClientOptions({ port: 1, probe: { message: 'ping' } }).probe).toEqual({ message: 'ping' });
+  });
+
+  it('parses endpoints, IPv6 in brackets, instead of host and port', () => {
+    const resolved = resolveClientOptions({ endpoints: ['10.0.0.5:4000', 'prices-1.internal:4001', '[::1]:4002'] });
+    expect(resolved).toMatchObject({
+      host: undefined,
+      port: undefined,
+      endpoints: [{ host: '10.0.0.5', port: 4000 }, { host: 'prices-1.internal', port: 4001 }, { host: '::1', port: 4002 }],
+    });
+    expect(Object.isFrozen(resolved.endpoints)).toBe(true);
+  });
+
+  it.each<[string, ArrpcClientOptions, RegExp]>([
+    ['endpoints with a port', { endpoints: ['a:1'], port: 2 }, /"endpoints" and "host"\/"port" exclude each other/],
+    ['endpoints with a host', { endpoints: ['a:1'], host: 'b' }, /exclude each other/],
+    ['empty endpoints', { endpoints: [] }, /"endpoints": expected a non-empty array of 'host:port' strings, got an array/],
+    ['an endpoint without a port', { endpoints: ['a'] }, /"endpoints": expected 'host:port' strings.*got "a"/],
+    ['an endpoint on port 0', { endpoints: ['a:0'] }, /"endpoints".*got "a:0"/],
+    ['a bare IPv6 endpoint', { endpoints: ['::1:4000'] }, /"endpoints".*got "::1:4000"/],
+    ['an endpoint twice', { endpoints: ['a:1', 'A:1'] }, /"endpoints": "A:1" is listed twice/],
+    ['resolve dns with endpoints', { endpoints: ['a:1'], resolve: 'dns' }, /'dns' looks up "host"/],
+    ['an unknown resolve', { port: 1, resolve: 'srv' as never }, /"resolve": expected 'none' or 'dns', got "srv"/],
+    ['lookup without dns', { port: 1, lookup: () => {} }, /"lookup" needs resolve: 'dns'/],
+    ['resolveIntervalMs without dns', { port: 1, resolveIntervalMs: 5 }, /"resolveIntervalMs" needs resolve: 'dns'/],
+    ['a lookup that is not a function', { port: 1, resolve: 'dns', lookup: 'dns' as never }, /"lookup": expected a function/],
+    ['a negative resolveIntervalMs', { port: 1, resolve: 'dns', resolveIntervalMs: -1 }, /"resolveIntervalMs".*\(0 for none\), got -1/],
+    ['an unknown balance', { port: 1, balance: 'random' as never }, /"balance": expected 'p2c' or 'round-robin', got "random"/],
+    ['a negative maxConnectionAgeMs', { port: 1, maxConnectionAgeMs: -1 }, /"maxConnectionAgeMs".*got -1/],
+    ['ejectAfterFailures 0', { port: 1, ejectAfterFailures: 0 }, /"ejectAfterFailures": expected an integer from 1 up, got 0/],
+    ['ejectionBackoffMs 0', { port: 1, ejectionBackoffMs: 0 }, /"ejectionBackoffMs": expected a number of milliseconds above 0/],
+    ['a cap below the back-off', { port: 1, ejectionBackoffMs: 500, ejectionBackoffMaxMs: 100 }, /"ejectionBackoffMaxMs": 100 is below "ejectionBackoffMs" \(500\)/],
+    ['a probe toward nestjs-arrpc', { port: 1, peer: 'nestjs-arrpc', probe: { message: 1 } }, /"probe" is for peer 'python'/],
+    ['a probe without message', { port: 1, probe: {} as never }, /"probe": expected \{ message, expect\? \}/],
+    ['a probe message with no MessagePack form', { port: 1, probe: { message: () => 1 } }, /"probe.message"/],
+    ['idempotentPatterns false', { port: 1, idempotentPatterns: false as never }, /"idempotentPatterns": expected true or an array of non-empty pattern strings, got false/],
+    ['an empty idempotent pattern', { port: 1, idempotentPatterns: [''] }, /"idempotentPatterns"/],
+    ['a negative retry ratio', { port: 1, retryBudget: { ratio: -0.1 } }, /"retryBudget.ratio": expected a finite number, 0 or more, got -0.1/],
+    ['a retry window of 0', { port: 1, retryBudget: { windowMs: 0 } }, /"retryBudget.windowMs"/],
+    ['an unknown retryBudget key', { port: 1, retryBudget: { percent: 1 } as never }, /Unknown ArrpcClient option "retryBudget.percent"/],
+  ])('refuses %s, naming the option', (_name, options, message) => {
+    expect(() => resolveClientOptions(options)).toThrow(TypeError);
+    expect(() => resolveClientOptions(options)).toThrow(message);
   });
 
   it.each<[string, ArrpcClientOptions, RegExp]>([

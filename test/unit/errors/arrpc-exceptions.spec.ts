@@ -49,6 +49,21 @@ describe('client exceptions', () => {
     expect(new InvalidResponseException(context, cause).cause).toBe(cause);
   });
 
+  it("keeps the reference's ConnectException message for one server, and lists every server tried when several", () => {
+    expect(new ConnectException(context, 5).tried).toEqual([{ endpoint: '10.0.0.1:9000', attempts: 5 }]);
+    const tried = [
+      { endpoint: '10.0.0.1:9000', attempts: 1 },
+      { endpoint: '10.0.0.2:9000', attempts: 0, skipped: 'ejected' },
+      { endpoint: '10.0.0.3:9000', attempts: 5 },
+    ];
+    const several = new ConnectException(context, 6, cause, tried);
+    expect(several.message).toBe('Failed to connect to 10.0.0.1:9000 with 1 attempts, 10.0.0.2:9000 (ejected), 10.0.0.3:9000 with 5 attempts');
+    expect(several).toMatchObject({ attempts: 6, tried, code: ArrpcErrorCode.Connect });
+    expect(new ConnectException(context, 3, cause, [{ endpoint: '10.0.0.1:9000', attempts: 3 }]).message).toBe(
+      'Failed to connect to 10.0.0.1:9000 with 3 attempts',
+    );
+  });
+
   it('gives the object of a remote RpcException through getError(), the text as message', () => {
     const remote = parseRemoteError('arrpc.error.RpcException: {"code":42,"message":"bad"}')!;
     expect(remote.kind).toBe(RemoteErrorKind.Rpc);

@@ -1,0 +1,103 @@
+import type { Socket } from 'node:net';
+import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN } from '../constants.js';
+import type { ResolvedClientOptions } from '../options/index.js';
+import { MessageDecoder, MessageEncoder, parseRemoteError, type DecoderLimits } from '../protocol/index.js';
+import { connectSocket, formatAddress, type SocketTarget } from './connect-socket.js';
+import type { OutgoingMessage } from './pending-request.js';
+import { encodeRequest, type RequestEncoding } from './request-encoding.js';
+
+/**
+ * How an ejected (or draining) endpoint is tried before it is readmitted. `'ping'`: the
+ * reserved `arrpc.ping`, answered `SERVING` by an `ArrpcServer` that serves (`peer:
+ * 'nestjs-arrpc'`). `'message'`: the `probe` option's message, raw, toward a Python server.
+ * `'connect'`: a connection that opens is enough (a Python server with no `probe`).
+ */
+export type ProbeSettings =
+  | { readonly kind: 'connect'; readonly timeoutMs: number }
+  | { readonly kind: 'ping' | 'message'; readonly timeoutMs: number; readonly exchange: ProbeExchange };
+
+/** The request a probe writes and the answer it wants. */
+export interface ProbeExchange {
+  readonly message: OutgoingMessage;
+  /** Accepts the decoded answer, or says why not. */
+  readonly check: (answer: unknown) => string | undefined;
+  readonly encoding: RequestEncoding;
+  readonly limits: DecoderLimits;
+}
+
+/** The probe for these options, with `timeoutMs` as its bound (connect and answer). */
+export function createProbeSettings(options: ResolvedClientOptions, timeoutMs: number): ProbeSettings {
+  const encoding: RequestEncoding = { authSecret: options.authSecret, peer: options.peer };
+  const limits: DecoderLimits = { maxMessageBytes: options.maxMessageBytes };
+  if (options.peer === 'nestjs-arrpc') {
+    const message: OutgoingMessage = { kind: 'request', pattern: ARRPC_PING_PATTERN, data: null, metadata: undefined };
+    const check = (answer: unknown): string | undefined => (answer === ARRPC_PING_ANSWER ? undefined : `answered ${describe(answer)}`);
+    return { kind: 'ping', timeoutMs, exchange: { message, check, encoding, limits } };
+  }
+  const probe = options.probe;
+  if (probe === undefined) return { kind: 'connect', timeoutMs };
+  const message: OutgoingMessage = { kind: 'request', pattern: ARRPC_DEFAULT_PATTERN, data: probe.message, metadata: undefined };
+  // Compared as re-encoded bytes: equal values encode alike, whatever their JS shapes.
+  const encoder = new MessageEncoder();
+  const expected = 'expect' in probe ? Buffer.from(encoder.encode(probe.expect)) : undefined;
+  const check = (answer: unknown): string | undefined =>
+    expected === undefined || expected.equals(encoder.encode(answer)) ? undefined : `answered ${describe(answer)}, not the expected answer`;
+  return { kind: 'message', timeoutMs, exchange: { message, check, encoding, limits } };
+}
+
+/**
+ * Opens one connection and runs the probe on it. Resolves with the socket, left in step (one
+ * request, its one answer, nothing more), for the endpoint to keep; rejects with why not.
+ */
+export async function runProbe(target: Omit<SocketTarget, 'timeoutMs'>, probe: ProbeSettings, signal: AbortSignal): Promise<Socket> {
+  const started = performance.now();
+  const socket = await connectSocket({ ...target, timeoutMs: probe.timeoutMs }, signal);
+  if (probe.kind === 'connect') return socket;
+  try {
+    const remaining = Math.max(1, Math.floor(probe.timeoutMs - (performance.now() - started)));
+    const answer = await exchange(socket, probe.exchange, remaining, signal);
+    const remote = parseRemoteError(answer);
+    const refusal = remote ? `answered ${remote.kind}: ${remote.message}` : probe.exchange.check(answer);
+    if (refusal !== undefined) throw new Error(`probe of ${formatAddress(target.host, target.port)} ${refusal}`);
+    return socket;
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+}
+
+/** Writes the probe's request and waits for exactly one answer within `timeoutMs`. */
+function exchange(socket: Socket, probe: ProbeExchange, timeoutMs: number, signal: AbortSignal): Promise<unknown> {
+  const decoder = new MessageDecoder(probe.limits);
+  const bytes = encodeRequest(new MessageEncoder(), probe.message, timeoutMs, probe.encoding);
+  return new Promise((resolve, reject) => {
+    const answers: unknown[] = [];
+    const finish = (error: Error | undefined): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.off('data', onData).off('error', finish).off('close', onClose);
+      if (error) reject(error);
+      else resolve(answers[0]);
+    };
+    const onData = (chunk: Buffer): void => {
+      try {
+        decoder.write(chunk, (answer) => answers.push(answer));
+      } catch (error) {
+        return finish(error as Error);
+      }
+      if (answers.length > 1 || (answers.length === 1 && decoder.hasPartialMessage)) finish(new Error('probe answered more than once'));
+      else if (answers.length === 1) finish(undefined);
+    };
+    const onClose = (): void => finish(new Error('the server closed the probe connection'));
+    const onAbort = (): void => finish(signal.reason as Error);
+    const timer = setTimeout(() => finish(new Error(`probe got no answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('data', onData).once('error', finish).once('close', onClose);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.write(bytes);
+  });
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : typeof value;
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,95 @@
+// Every endpoint down. Refusing connections: calls fail with ConnectException after the
+// configured retries, then at once while every endpoint is ejected. Dropping every request:
+// the retry budget caps how many written requests are sent again.
+import * as net from 'node:net';
+import { Registry, type Counter } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { ArrpcStatus, ConnectException, ConnectionLostException } from '../../../lib/index.js';
+import { freeServerClose, unusedPort } from '../../support/sockets.js';
+import { clientFactory, errorOf, useCleanup } from './helpers.js';
+import { runLoad } from './replicas.js';
+
+const track = useCleanup();
+const newClient = clientFactory(track);
+const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+
+/** A server on `host` that accepts connections and closes each as soon as a request arrives. */
+async function startDropper(host: string): Promise<{ address: string; requests: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const state = { requests: 0 };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.on('data', () => {
+      state.requests++;
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    address: `${host}:${port}`,
+    get requests() {
+      return state.requests;
+    },
+    close: () => freeServerClose(server, sockets),
+  };
+}
+
+describe('every endpoint down', () => {
+  it('fails with ConnectException after the configured retries, naming each endpoint, then at once', async () => {
+    const endpoints = await Promise.all(HOSTS.map(async (host) => `${host}:${await unusedPort(host)}`));
+    const client = newClient({ endpoints, conMaxRetries: 3, retryBaseMs: 20 });
+    const statuses: string[] = [];
+    client.status.subscribe((status) => statuses.push(status));
+    const downs: string[] = [];
+    client.on('endpoint-down', (endpoint, reason) => downs.push(`${endpoint} ${reason}`));
+
+    const started = performance.now();
+    const first = await errorOf(client.call('work', 1));
+    const elapsed = performance.now() - started;
+    expect(first).toBeInstanceOf(ConnectException);
+    // One attempt on each of the first two (the call moved on at once), then the third's
+    // retries, waiting 20 then 40 ms: the call never ran anywhere.
+    expect(first.tried.map((entry: { endpoint: string }) => entry.endpoint).sort()).toEqual([...endpoints].sort());
+    expect(first.tried.map((entry: { attempts: number }) => entry.attempts)).toEqual([1, 1, 3]);
+    expect(first.message).toBe(`Failed to connect to ${first.tried.map((entry: { endpoint: string; attempts: number }) => `${entry.endpoint} with ${entry.attempts} attempts`).join(', ')}`);
+    expect(elapsed).toBeGreaterThanOrEqual(20 + 40 - 5);
+
+    // Their own retries ejected all three (ejectAfterFailures 3): from then on calls fail at once.
+    await expect.poll(() => downs.length).toBe(3);
+    expect(downs.sort()).toEqual(endpoints.map((endpoint) => `${endpoint} ejected`).sort());
+    const fastStarted = performance.now();
+    const fast = await runLoad(100, 10, (seq) => client.call('work', seq));
+    expect(performance.now() - fastStarted).toBeLessThan(200);
+    for (const { error } of fast) {
+      expect(error).toBeInstanceOf(ConnectException);
+      expect((error as ConnectException).message).toBe(`Failed to connect to ${endpoints.map((endpoint) => `${endpoint} (ejected)`).join(', ')}`);
+    }
+    expect(statuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Disconnected]);
+  });
+
+  it('sends written requests again only within the retry budget', async () => {
+    const droppers = await Promise.all(HOSTS.map((host) => startDropper(host)));
+    droppers.forEach((dropper) => track(dropper));
+    const registry = new Registry();
+    const client = newClient({
+      endpoints: droppers.map((dropper) => dropper.address),
+      idempotentPatterns: true,
+      retryBudget: { ratio: 0.2, minPerSecond: 0 },
+      // Kept in: this test is about the budget, not ejection.
+      ejectAfterFailures: 1_000,
+      metrics: true,
+      registry,
+    });
+    // All 100 calls are made before the first failure: the budget is 20% of them.
+    const results = await runLoad(100, 100, (seq) => client.call('work', seq));
+    for (const { error } of results) expect(error).toBeInstanceOf(ConnectionLostException);
+    const written = droppers.reduce((sum, dropper) => sum + dropper.requests, 0);
+    expect(written).toBe(100 + 20);
+    const retries = await (registry.getSingleMetric('arrpc_client_retries_total') as Counter).get();
+    const resent = retries.values.filter((value) => value.labels['reason'] === 'connection-lost').reduce((sum, value) => sum + value.value, 0);
+    expect(resent).toBe(20);
+  });
+});
