@@ -3,9 +3,11 @@ import type { ArrpcClientOptions, ArrpcServerOptions } from '../lib/index.js';
 
 /** Every environment variable the sample reads; the README's table lists the same. */
 export const SAMPLE_ENV = [
+  'ARRPC_HOST',
   'ARRPC_PORT',
   'HTTP_PORT',
   'ARRPC_UPSTREAM',
+  'ARRPC_UPSTREAM_RESOLVE',
   'ARRPC_AUTH_SECRET',
   'ARRPC_TLS_CERT_FILE',
   'ARRPC_TLS_KEY_FILE',
@@ -20,7 +22,10 @@ export const SAMPLE_ARRPC_PORT = 4000;
 export const SAMPLE_HTTP_PORT = 3000;
 /** Milliseconds an HTTP request waits for the upstream's answer before a 504. */
 export const SAMPLE_CALL_TIMEOUT_MS = 5000;
-/** Both sides listen on loopback only: the sample is for trying things on one machine. */
+/**
+ * Where both sides listen when `ARRPC_HOST` is unset: loopback, for trying
+ * things on one machine. In a container it is `0.0.0.0` (sample/deploy).
+ */
 export const SAMPLE_HOST = '127.0.0.1';
 
 /** The sample's settings, read once from the environment by {@link readSampleConfig}. */
@@ -32,6 +37,8 @@ export interface SampleConfig {
   readonly httpPort: number;
   /** The arrpc server the HTTP side calls: `ARRPC_UPSTREAM`, else the sample's own arrpc port. */
   readonly upstream: { readonly host: string; readonly port: number; readonly isSelf: boolean };
+  /** `ARRPC_UPSTREAM_RESOLVE=dns`: call every address the upstream's name resolves to (a headless Service). */
+  readonly upstreamResolve: 'dns' | 'none';
   /** Shared by the server (checks) and the client (signs). */
   readonly authSecret: string | undefined;
   readonly tlsCertFile: string | undefined;
@@ -49,13 +56,19 @@ export class SampleConfigError extends Error {
 
 /** Reads and checks the environment. */
 export async function readSampleConfig(env: NodeJS.ProcessEnv): Promise<SampleConfig> {
-  const host = SAMPLE_HOST;
+  const host = nonEmpty(env, 'ARRPC_HOST') ?? SAMPLE_HOST;
   const upstreamText = nonEmpty(env, 'ARRPC_UPSTREAM');
   // The client's port must be known when the app is built, before the arrpc server listens:
   // with port 0 and the sample as its own upstream, pick the free port now.
   let arrpcPort = port(env, 'ARRPC_PORT', SAMPLE_ARRPC_PORT);
   if (arrpcPort === 0 && upstreamText === undefined) arrpcPort = await freePort(host);
-  const upstream = upstreamText === undefined ? { host, port: arrpcPort, isSelf: true } : { ...hostPort(upstreamText), isSelf: false };
+  // The sample calling itself aims at loopback even when it listens on every interface.
+  const selfHost = host === '0.0.0.0' || host === '::' ? SAMPLE_HOST : host;
+  const upstream = upstreamText === undefined ? { host: selfHost, port: arrpcPort, isSelf: true } : { ...hostPort(upstreamText), isSelf: false };
+  const upstreamResolve = nonEmpty(env, 'ARRPC_UPSTREAM_RESOLVE') ?? 'none';
+  if (upstreamResolve !== 'dns' && upstreamResolve !== 'none') {
+    throw new SampleConfigError(`ARRPC_UPSTREAM_RESOLVE must be dns or none, got ${JSON.stringify(upstreamResolve)}`);
+  }
   const tlsCertFile = nonEmpty(env, 'ARRPC_TLS_CERT_FILE');
   const tlsKeyFile = nonEmpty(env, 'ARRPC_TLS_KEY_FILE');
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
@@ -74,6 +87,7 @@ export async function readSampleConfig(env: NodeJS.ProcessEnv): Promise<SampleCo
     arrpcPort,
     httpPort: port(env, 'HTTP_PORT', SAMPLE_HTTP_PORT),
     upstream,
+    upstreamResolve,
     authSecret: nonEmpty(env, 'ARRPC_AUTH_SECRET'),
     tlsCertFile,
     tlsKeyFile,
@@ -143,6 +157,7 @@ export function clientOptions(config: SampleConfig): ArrpcClientOptions {
   return {
     host: config.upstream.host,
     port: config.upstream.port,
+    resolve: config.upstreamResolve,
     timeout: SAMPLE_CALL_TIMEOUT_MS,
     authSecret: config.authSecret,
     tlsCaFile: config.tlsCaFile,

@@ -22,6 +22,19 @@ describe('the sample’s environment', () => {
     expect(clientOptions(config)).toMatchObject({ host: '::1', port: 8080 });
   });
 
+  it('listens on ARRPC_HOST and, listening everywhere, still calls itself on loopback', async () => {
+    const config = await readSampleConfig({ ARRPC_HOST: '0.0.0.0' });
+    expect(serverOptions(config)).toMatchObject({ host: '0.0.0.0' });
+    expect(config.upstream).toMatchObject({ host: '127.0.0.1', isSelf: true });
+  });
+
+  it('balances over every address of the upstream with ARRPC_UPSTREAM_RESOLVE=dns', async () => {
+    const config = await readSampleConfig({ ARRPC_UPSTREAM: 'prices.default.svc:4000', ARRPC_UPSTREAM_RESOLVE: 'dns' });
+    expect(clientOptions(config)).toMatchObject({ host: 'prices.default.svc', port: 4000, resolve: 'dns' });
+    expect(clientOptions(await readSampleConfig({}))).toMatchObject({ resolve: 'none' });
+    await expect(readSampleConfig({ ARRPC_UPSTREAM_RESOLVE: 'srv' })).rejects.toThrowError(SampleConfigError);
+  });
+
   it('trusts exactly its own certificate when it calls itself over TLS', async () => {
     const config = await readSampleConfig({ ARRPC_TLS_CERT_FILE: 'server.crt', ARRPC_TLS_KEY_FILE: 'server.key', ARRPC_AUTH_SECRET: 's' });
     expect(clientOptions(config)).toMatchObject({ tlsCaFile: 'server.crt', tlsSelfSigned: true, authSecret: 's' });
