@@ -8,6 +8,7 @@ import { openMetricsServer, type MetricsServerHandle } from '../metrics/metrics-
 import { NOOP_SERVER_METRICS_RECORDER, type ServerMetricsRecorder } from '../metrics/recorder.js';
 import { createServerMetricsRecorder } from '../metrics/server-recorder.js';
 import { type ArrpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from '../options/server-options.js';
+import { MessageEncoder } from '../protocol/index.js';
 import { ConnectionHandler } from './connection-handler.js';
 import { resolveHandlerNames } from './handler-names.js';
 import { MessageRouter } from './message-router.js';
@@ -41,6 +42,8 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   private handlerNames: ReadonlyMap<MessageHandler, string> = new Map();
   private metricsServer: MetricsServerHandle | undefined;
   private readonly connections = new Set<ConnectionHandler>();
+  /** Encodes every connection's answers (see ConnectionHandler). */
+  private readonly encoder: MessageEncoder;
   /** The base class's start hook, which only calls `done`: requests skip the hook machinery while it is set. */
   private readonly defaultStartHook = this.onProcessingStartHook;
   private pendingListeners: [string, Listener][] = [];
@@ -54,6 +57,7 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   constructor(options: ArrpcServerOptions = {}) {
     super();
     this.options = resolveServerOptions(options);
+    this.encoder = new MessageEncoder({ maxDepth: this.options.maxDepth });
     const { metrics, registry, metricsHistogram, metricsMaxErrorReasons } = this.options;
     this.recorder = metrics
       ? createServerMetricsRecorder({ registry, histogram: metricsHistogram, maxErrorReasons: metricsMaxErrorReasons })
@@ -228,6 +232,7 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
       this.options,
       this.logger,
       (done) => this.forget(done),
+      this.encoder,
       metrics,
     );
     this.connections.add(connection);

@@ -4,7 +4,7 @@ import type { ServerConnectionMetrics } from '../metrics/recorder.js';
 import type { ResolvedServerOptions } from '../options/server-options.js';
 import {
   MessageDecoder,
-  MessageEncoder,
+  type MessageEncoder,
   widenForPythonReader,
   type MessageHandler,
 } from '../protocol/index.js';
@@ -52,7 +52,6 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   /** `host:port`, for logs. */
   readonly peer: string;
   private readonly decoder: MessageDecoder;
-  private readonly encoder: MessageEncoder;
   private readonly slots = new Fifo<Slot>();
   private readonly waiting = new Fifo<Slot>();
   private readonly running = new Set<HandlerRun>();
@@ -76,6 +75,12 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
     private readonly options: ResolvedServerOptions,
     private readonly logger: Logger,
     private readonly onFinished: (connection: ConnectionHandler) => void,
+    /**
+     * The server's encoder, shared by its connections: its scratch buffer grows to the largest
+     * answer and stays, so one per connection held that much memory per idle connection.
+     * `encode` is synchronous and returns a copy, and no answer is encoded inside another.
+     */
+    private readonly encoder: MessageEncoder,
     /** This connection's metrics; undefined when metrics are off, and then nothing is timed. */
     private readonly metrics?: ServerConnectionMetrics,
   ) {
@@ -83,7 +88,6 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
     this.remotePort = socket.remotePort;
     this.peer = `${this.remoteAddress}:${this.remotePort}`;
     this.decoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth });
-    this.encoder = new MessageEncoder({ maxDepth: options.maxDepth });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.closeAfterAnswers('the peer ended the connection'));
     socket.on('drain', () => {
