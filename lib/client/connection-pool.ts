@@ -169,7 +169,11 @@ export class ConnectionPool {
   private route(request: PendingRequest): void {
     const endpoint = this.set.choose(request, true);
     if (endpoint === undefined) {
-      return this.failUnassigned(request, noEndpointFailure(request, this.set.endpoints, this.target, this.lookupError));
+      // Failing fast must still give timers a turn: a caller that retries in a loop would
+      // otherwise starve the readmission probe that ends the outage.
+      const error = noEndpointFailure(request, this.set.endpoints, this.target, this.lookupError);
+      setImmediate(() => this.failUnassigned(request, error));
+      return;
     }
     endpoint.enqueue(request);
     if (this.status !== ArrpcStatus.Connected) this.refreshStatus();

@@ -6,6 +6,8 @@ import { ArrpcTimestamp, TIMESTAMP_EXT_TYPE } from './timestamp.js';
 import { SHORT_STRING, utf8Length, utf8Write } from './utf8.js';
 
 const INITIAL_BUFFER_BYTES = 2048;
+/** Past this the scratch buffer is dropped after use: large messages are rare, idle memory is not. */
+const RETAINED_BUFFER_BYTES = 64 * 1024;
 const UINT32_LIMIT = 0x1_0000_0000;
 const UINT64_MAX = (1n << 64n) - 1n;
 const INT64_MIN = -(1n << 63n);
@@ -40,7 +42,10 @@ export class MessageEncoder {
   encode(value: unknown): Buffer {
     this.pos = 0;
     this.write(value, 0);
-    return Buffer.from(this.buffer.subarray(0, this.pos));
+    const bytes = Buffer.from(this.buffer.subarray(0, this.pos));
+    // A long-lived encoder would otherwise hold its largest message's size for good.
+    if (this.buffer.length > RETAINED_BUFFER_BYTES) this.buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+    return bytes;
   }
 
   private write(value: unknown, depth: number): void {

@@ -38,6 +38,19 @@ async function startDropper(host: string): Promise<{ address: string; requests: 
 }
 
 describe('every endpoint down', () => {
+  it('fails fast without starving timers, so a caller retrying in a loop lets readmission run', async () => {
+    const client = newClient({ port: await unusedPort('127.0.0.1'), retryBaseMs: 1, conMaxRetries: 1 });
+    for (let i = 0; i < 3; i++) await errorOf(client.call('work', 1)); // ejected now
+    let fired = false;
+    setTimeout(() => (fired = true), 10);
+    let calls = 0;
+    while (!fired && calls < 100_000) {
+      calls++;
+      await client.call('work', 1).catch(() => {});
+    }
+    expect(fired).toBe(true);
+  });
+
   it('fails with ConnectException after the configured retries, naming each endpoint, then at once', async () => {
     const endpoints = await Promise.all(HOSTS.map(async (host) => `${host}:${await unusedPort(host)}`));
     const client = newClient({ endpoints, conMaxRetries: 3, retryBaseMs: 20 });
