@@ -32,6 +32,7 @@ const PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')
   scripts: Record<string, string>;
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 };
 const BLOCKS = readBlocks(README);
 const CLI_BIN = 'nestjs-arrpc';
@@ -115,14 +116,20 @@ describe('README shell commands name real scripts, bins, flags, files and routes
   });
 });
 
-/** Compiles the blocks as files of the project (its tsconfig.json), 'nestjs-arrpc' mapped to lib/index.ts. */
+/**
+ * Compiles the blocks as files of the project (its tsconfig.json), 'nestjs-arrpc' mapped to
+ * lib/index.ts and 'nestjs-arrpc/terminus' to lib/terminus/index.ts.
+ */
 function compile(blocks: Block[]): Map<Block, string[]> {
   const config = ts.readConfigFile(join(REPO_ROOT, 'tsconfig.json'), (path) => ts.sys.readFile(path));
   const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, REPO_ROOT);
   const options: ts.CompilerOptions = {
     ...parsed.options,
     noEmit: true,
-    paths: { [PACKAGE.name]: [join(REPO_ROOT, 'lib', 'index.ts')] },
+    paths: {
+      [PACKAGE.name]: [join(REPO_ROOT, 'lib', 'index.ts')],
+      [`${PACKAGE.name}/terminus`]: [join(REPO_ROOT, 'lib', 'terminus', 'index.ts')],
+    },
   };
   // In test/, so module resolution and the package's "type": "module" apply as to any test file.
   const files = new Map(blocks.map((block) => [join(REPO_ROOT, 'test', `readme-line-${block.line}.ts`), block]));
@@ -233,7 +240,8 @@ function checkNpm([verb, ...args]: string[]): void {
   if (verb === 'install') {
     const known = new Set([PACKAGE.name, ...Object.keys(PACKAGE.peerDependencies), ...Object.keys(PACKAGE.dependencies)]);
     for (const name of args.filter((arg) => !arg.startsWith('-'))) expect([...known], `package ${name}`).toContain(name);
-    if (args.length > 0) expect(args, 'every peer dependency').toEqual(expect.arrayContaining(Object.keys(PACKAGE.peerDependencies)));
+    const required = Object.keys(PACKAGE.peerDependencies).filter((name) => !PACKAGE.peerDependenciesMeta?.[name]?.optional);
+    if (args.length > 0) expect(args, 'every required peer dependency').toEqual(expect.arrayContaining(required));
     return;
   }
   const script = verb === 'run' ? args[0] : verb;
