@@ -104,6 +104,11 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     this.listeners.add(event, callback);
   }
 
+  /** The options as resolved at construction: every default filled in, frozen. */
+  getOptions(): ResolvedClientOptions {
+    return this.options;
+  }
+
   /** The {@link ConnectionPool}: its endpoints (state, queue, connections and their sockets). */
   unwrap<T = ConnectionPool>(): T {
     return this.pool as T;

@@ -21,12 +21,9 @@ export interface ClientHealthSettings {
   readonly tls: ConnectionOptions | undefined;
 }
 
-/**
- * The client's resolved options. `ArrpcClient` has no public accessor for them yet, so this
- * reads its `options` field; the one place the health check depends on the client's insides.
- */
+/** The client's resolved options, and its TLS settings read once. */
 export function clientHealthSettings(client: ArrpcClient): ClientHealthSettings {
-  const options = (client as unknown as { readonly options?: ResolvedClientOptions }).options;
+  const options = typeof client?.getOptions === 'function' ? client.getOptions() : undefined;
   if (options === undefined || !Array.isArray(options.endpoints)) {
     throw new TypeError('ArrpcHealthIndicator: the client given to pingCheck is not an ArrpcClient');
   }
