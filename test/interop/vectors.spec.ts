@@ -6,7 +6,7 @@ import {
   signMessage,
   verifyMessage,
 } from '../../lib/index.js';
-import { describeVectors, fromTagged, hexBytes, type TaggedValue, type VectorCase } from '../support/vectors.js';
+import { describeVectors, fromTagged, hexBytes, holdsWholeFloat, type VectorCase } from '../support/vectors.js';
 
 /** Every message a decoder yields from `chunks`, and whether bytes of another were left over. */
 function decodeChunks(chunks: Uint8Array[]) {
@@ -22,22 +22,6 @@ function randomSplit(bytes: Uint8Array, seed: number, cuts = 8): Uint8Array[] {
   const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const at = [...new Set(Array.from({ length: cuts }, () => Math.floor(next() * bytes.length)))].sort((a, b) => a - b);
   return [0, ...at].map((start, i) => bytes.subarray(start, at[i] ?? bytes.length));
-}
-
-/**
- * True when the tagged value holds a float64 with a whole value (Python `2.0`).
- * JavaScript has one number type: it decodes to `2` and re-encodes as the
- * int `02`, so for such a case the test compares values, not bytes.
- */
-function holdsWholeFloat(tagged: TaggedValue): boolean {
-  if (Array.isArray(tagged)) return tagged.some(holdsWholeFloat);
-  if (tagged === null || typeof tagged !== 'object') return false;
-  const record = tagged as Record<string, TaggedValue>;
-  if (typeof record['$float'] === 'string') {
-    const value = fromTagged(tagged) as number;
-    return Number.isSafeInteger(value) && !Object.is(value, -0);
-  }
-  return Object.values(record).some(holdsWholeFloat);
 }
 
 const encoder = new MessageEncoder();

@@ -111,9 +111,27 @@ export function itWithWire(name: string, body: () => unknown): void {
  * produces. The library's CLI reads the same scheme, so the tests use its
  * reader rather than a second copy.
  */
-export { fromTaggedJson as fromTagged } from '../../lib/cli/tagged-json.js';
+import { fromTaggedJson } from '../../lib/cli/tagged-json.js';
+
+export { fromTaggedJson as fromTagged };
 
 /** Hex of one turn as bytes. */
 export function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+/**
+ * True when a tagged value holds a float64 with a whole value (Python `2.0`). JavaScript has one
+ * number type: it decodes to `2` and is written back as the int `2`, so such a case is compared
+ * by value, not by bytes.
+ */
+export function holdsWholeFloat(tagged: TaggedValue): boolean {
+  if (Array.isArray(tagged)) return tagged.some(holdsWholeFloat);
+  if (tagged === null || typeof tagged !== 'object') return false;
+  const record = tagged as Record<string, TaggedValue>;
+  if (typeof record['$float'] === 'string') {
+    const value = fromTaggedJson(tagged) as number;
+    return Number.isSafeInteger(value) && !Object.is(value, -0);
+  }
+  return Object.values(record).some(holdsWholeFloat);
 }

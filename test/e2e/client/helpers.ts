@@ -5,7 +5,6 @@ import * as tls from 'node:tls';
 import { afterEach } from 'vitest';
 import { ArrpcClient, type ArrpcClientOptions } from '../../../lib/index.js';
 import { freeServerClose, listen } from '../../support/sockets.js';
-import { fromTagged, type TaggedValue } from '../../support/vectors.js';
 
 /** Something a test opened and must close. */
 interface Closable {
@@ -53,22 +52,6 @@ export async function errorOf(promise: Promise<unknown>): Promise<any> {
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * True when the tagged value holds a float64 with a whole value (Python `2.0`). JS has one number
- * type: it is written as the int `2`, so such a case compares values, not bytes. (Same rule as
- * test/interop/vectors.spec.ts.)
- */
-export function holdsWholeFloat(tagged: TaggedValue): boolean {
-  if (Array.isArray(tagged)) return tagged.some(holdsWholeFloat);
-  if (tagged === null || typeof tagged !== 'object') return false;
-  const record = tagged as Record<string, TaggedValue>;
-  if (typeof record['$float'] === 'string') {
-    const value = fromTagged(tagged) as number;
-    return Number.isSafeInteger(value) && !Object.is(value, -0);
-  }
-  return Object.values(record).some(holdsWholeFloat);
 }
 
 /** A server that answers each chunk it reads with bytes of the test's choosing (small requests only). */

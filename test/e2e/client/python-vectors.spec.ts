@@ -12,7 +12,8 @@ import {
 } from '../../../lib/index.js';
 import { startPythonPeer } from '../../support/python-peer.js';
 import { describeVectors, fromTagged, type VectorCase } from '../../support/vectors.js';
-import { clientFactory, holdsWholeFloat, outcomeOf, useCleanup, type Outcome } from './helpers.js';
+import { holdsWholeFloat } from '../../support/vectors.js';
+import { clientFactory, outcomeOf, useCleanup, type Outcome } from './helpers.js';
 
 /** How long a case waits for an answer the reference never sends (falsy requests). */
 const SILENCE_MS = 150;

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { ARRPC_DEFAULT_PATTERN, ArrpcClient, ArrpcContext, decodeMessage, type ArrpcClientOptions } from '../../../lib/index.js';
 import { startPythonPeer } from '../../support/python-peer.js';
 import { describeVectors, fromTagged } from '../../support/vectors.js';
-import { clientFactory, holdsWholeFloat, outcomeOf, useCleanup } from '../client/helpers.js';
+import { holdsWholeFloat } from '../../support/vectors.js';
+import { clientFactory, outcomeOf, useCleanup } from '../client/helpers.js';
 import { startServer } from '../server/helpers.js';
 import { waitFor } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ARRPC_DEFAULT_PATTERN, MessageEncoder, widenForPythonReader } from '../../../lib/index.js';
 import { connectRaw, type RawSocket } from '../../support/sockets.js';
-import { describeVectors, fromTagged, type TaggedValue, type VectorCase } from '../../support/vectors.js';
+import { describeVectors, fromTagged, holdsWholeFloat, type VectorCase } from '../../support/vectors.js';
 import { TestPeer, startServer, type TestServer } from './helpers.js';
 
 /** Short, so the case whose bytes never finish a message closes quickly. */
@@ -94,18 +94,6 @@ function responseTurn(vector: VectorCase) {
 /** True when the reference left the request unanswered or dropped the connection. */
 function referenceFailed(vector: VectorCase): boolean {
   return responseTurn(vector) === undefined || vector.response_hex === null || vector.server_closed_connection;
-}
-
-/** A float64 with a whole value (Python `2.0`): JS reads it as the int 2, so it echoes as an int. */
-function holdsWholeFloat(tagged: TaggedValue): boolean {
-  if (Array.isArray(tagged)) return tagged.some(holdsWholeFloat);
-  if (tagged === null || typeof tagged !== 'object') return false;
-  const record = tagged as Record<string, TaggedValue>;
-  if (typeof record['$float'] === 'string') {
-    const value = fromTagged(tagged) as number;
-    return Number.isSafeInteger(value) && !Object.is(value, -0);
-  }
-  return Object.values(record).some(holdsWholeFloat);
 }
 
 describeVectors('ArrpcServer answers Python clients as the reference did (vectors.json)', (vectors) => {
