@@ -160,7 +160,8 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.ageTimer);
-    this.socket.destroy();
+    if (this.inFlight.length > 0) abandon(this.socket);
+    else this.socket.destroy();
     for (const request of this.inFlight.splice(0)) this.owner.onLost(this, request, failure(this.contextOf(request), reason));
     this.settings.logger?.debug(`connection to ${this.settings.endpoint} closed${reason ? `: ${reason.message}` : ''}`);
     this.owner.onClose(this, reason, failed);
@@ -201,5 +202,19 @@ export class Connection {
 
   private contextOf(request: PendingRequest): ArrpcErrorContext {
     return { pattern: request.message.pattern, endpoint: this.settings.endpoint };
+  }
+}
+
+/**
+ * Closes a connection whose requests nobody waits for any more. A reset
+ * tells an ArrpcServer to abort their handlers at once; a FIN would read as
+ * a half-close (as Python clients do), whose answers are still wanted. A TLS
+ * socket cannot be reset: it is closed as usual.
+ */
+function abandon(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
   }
 }

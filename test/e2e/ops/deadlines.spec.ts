@@ -104,6 +104,19 @@ describe('deadlines and abort signals', () => {
     expect(aborts[0]!.afterMs).toBeLessThan(1000);
   });
 
+  it('fires the handler\'s abort signal when the caller cancels a call that has no deadline', async () => {
+    const server = track(await startServer([DeadlineController]));
+    const caller = client({ port: server.port, peer: 'nestjs-arrpc' });
+    const cancel = new AbortController();
+    setTimeout(() => cancel.abort(), 100);
+
+    await errorOf(caller.call('until.aborted', null, { signal: cancel.signal }));
+
+    // The client resets the connection, so the server does not take it for a half-close.
+    await waitFor(() => aborts.length === 1, 2000, 'the handler was aborted');
+    expect(aborts[0]!.afterMs).toBeLessThan(1000);
+  });
+
   it('never runs a request whose deadline passed while it was queued behind a busy handler', async () => {
     const server = track(await startServer([DeadlineController], { maxConcurrentPerConnection: 1, drainTimeoutMs: 100 }));
     const caller = client({ port: server.port, peer: 'nestjs-arrpc', pipeline: 4 });
