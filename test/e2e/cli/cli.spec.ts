@@ -72,7 +72,10 @@ beforeAll(async () => {
   target = await startServer([TargetController]);
   signed = await startServer([TargetController], { authSecret: 'right' });
   python = await startPythonPeer();
-  silent = createServer((socket) => silentSockets.add(socket)); // accepts, reads, never answers
+  silent = createServer((socket) => {
+    silentSockets.add(socket); // accepts, reads, never answers
+    socket.on('error', () => {}); // a caller that gives up resets the connection
+  });
   silentPort = await listen(silent);
   address = `127.0.0.1:${target.port}`;
 }, 120_000);
