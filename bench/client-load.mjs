@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ARRPC_DEFAULT_PATTERN, ArrpcClient, MessageEncoder } from '../dist/lib/index.js';
 import { MESSAGES } from './messages.mjs';
+import { sleep, summarize } from './report.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,24 +69,4 @@ await Promise.all(workers);
 const connections = Object.fromEntries(client.unwrap().endpoints.map((endpoint) => [endpoint.address, endpoint.connections.length]));
 await client.close();
 
-latenciesNs.sort((a, b) => a - b);
-const percentile = (p) => (latenciesNs[Math.min(latenciesNs.length - 1, Math.floor(p * latenciesNs.length))] ?? 0) / 1e6;
-const loadCpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
-console.log(
-  JSON.stringify({
-    requestsPerSecond: Math.round(answered / seconds),
-    answered,
-    errors,
-    seconds,
-    p50ms: percentile(0.5),
-    p99ms: percentile(0.99),
-    requestBytes: new MessageEncoder().encode(message).length,
-    loadCpuShare,
-    loadGeneratorBound: loadCpuShare > 0.9,
-    connections,
-  }),
-);
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+console.log(JSON.stringify({ ...summarize({ latenciesNs, answered, errors, seconds, cpu, requestBytes: new MessageEncoder().encode(message).length }), connections }));

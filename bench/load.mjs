@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { MessageDecoder, MessageEncoder, signMessage } from '../dist/lib/index.js';
 import { MESSAGES } from './messages.mjs';
+import { sleep, summarize } from './report.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -80,23 +81,4 @@ const cpu = process.cpuUsage(cpuBefore);
 stopped = true;
 sockets.forEach((socket) => socket.destroy());
 
-latenciesNs.sort((a, b) => a - b);
-const percentile = (p) => (latenciesNs[Math.min(latenciesNs.length - 1, Math.floor(p * latenciesNs.length))] ?? 0) / 1e6;
-const loadCpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
-console.log(
-  JSON.stringify({
-    requestsPerSecond: Math.round(answered / seconds),
-    answered,
-    errors,
-    seconds,
-    p50ms: percentile(0.5),
-    p99ms: percentile(0.99),
-    requestBytes: request.length,
-    loadCpuShare,
-    loadGeneratorBound: loadCpuShare > 0.9,
-  }),
-);
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+console.log(JSON.stringify(summarize({ latenciesNs, answered, errors, seconds, cpu, requestBytes: request.length })));

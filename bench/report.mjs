@@ -1,0 +1,24 @@
+// What both load generators print: one JSON line of results for run.mjs.
+
+/** Requests/s, latency percentiles and the generator's own CPU share over a measured window. */
+export function summarize({ latenciesNs, answered, errors, seconds, cpu, requestBytes }) {
+  latenciesNs.sort((a, b) => a - b);
+  const percentile = (p) => (latenciesNs[Math.min(latenciesNs.length - 1, Math.floor(p * latenciesNs.length))] ?? 0) / 1e6;
+  const loadCpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
+  return {
+    requestsPerSecond: Math.round(answered / seconds),
+    answered,
+    errors,
+    seconds,
+    p50ms: percentile(0.5),
+    p99ms: percentile(0.99),
+    requestBytes,
+    loadCpuShare,
+    // Past 90% of its core the generator, not the server, sets the pace.
+    loadGeneratorBound: loadCpuShare > 0.9,
+  };
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
