@@ -1,5 +1,6 @@
 import { register, type Registry } from 'prom-client';
 import { DEFAULT_METRICS_HISTOGRAM_BUCKETS, DEFAULT_METRICS_MAX_ERROR_REASONS } from '../constants.js';
+import { areHistogramBuckets } from '../options/histogram-buckets.js';
 
 /** The opt-in latency histogram. */
 export interface ArrpcMetricsHistogramOptions {
@@ -69,11 +70,7 @@ function resolveBuckets(histogram: ArrpcMetricsOptions['histogram']): readonly n
     throw invalid('histogram', 'a boolean or { buckets }', histogram);
   }
   const buckets = histogram.buckets ?? DEFAULT_METRICS_HISTOGRAM_BUCKETS;
-  const increasing =
-    Array.isArray(buckets) &&
-    buckets.length > 0 &&
-    buckets.every((b, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]!));
-  if (!increasing) {
+  if (!areHistogramBuckets(buckets)) {
     throw invalid('histogram.buckets', 'a non-empty array of finite, strictly increasing numbers', buckets);
   }
   return Object.freeze([...buckets]);

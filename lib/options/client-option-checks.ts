@@ -4,6 +4,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import type { Registry } from 'prom-client';
 import { DEFAULT_CLIENT_HOST, DEFAULT_RESOLVE_INTERVAL_MS, DEFAULT_RETRY_BUDGET } from '../constants.js';
 import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
+import { areHistogramBuckets } from './histogram-buckets.js';
 import { MessageEncoder } from '../protocol/index.js';
 import type {
   ArrpcBalance,
@@ -191,12 +192,8 @@ export function histogram(value: unknown): boolean | Readonly<ArrpcMetricsHistog
   }
   const buckets: unknown = (value as ArrpcMetricsHistogramOptions).buckets;
   if (buckets === undefined) return Object.freeze({});
-  const increasing =
-    Array.isArray(buckets) &&
-    buckets.length > 0 &&
-    buckets.every((b: unknown, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]));
-  if (!increasing) throw invalid('metricsHistogram.buckets', 'a non-empty array of finite, strictly increasing numbers', buckets);
-  return Object.freeze({ buckets: Object.freeze([...(buckets as number[])]) });
+  if (!areHistogramBuckets(buckets)) throw invalid('metricsHistogram.buckets', 'a non-empty array of finite, strictly increasing numbers', buckets);
+  return Object.freeze({ buckets: Object.freeze([...buckets]) });
 }
 
 function invalid(name: string, expected: string, value: unknown): TypeError {

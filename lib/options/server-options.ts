@@ -13,6 +13,7 @@ import {
   DEFAULT_SERVER_PORT,
 } from '../constants.js';
 import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
+import { areHistogramBuckets } from './histogram-buckets.js';
 
 /** What {@link ArrpcServerOptions.resolvePattern} picks from a plain message. */
 export interface ArrpcResolvedPattern {
@@ -260,12 +261,8 @@ function histogram(value: unknown): boolean | Readonly<ArrpcMetricsHistogramOpti
   }
   const buckets: unknown = (value as ArrpcMetricsHistogramOptions).buckets;
   if (buckets === undefined) return Object.freeze({});
-  const increasing =
-    Array.isArray(buckets) &&
-    buckets.length > 0 &&
-    buckets.every((b: unknown, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]));
-  if (!increasing) throw invalid('metricsHistogram.buckets', buckets, 'a non-empty array of finite, strictly increasing numbers');
-  return Object.freeze({ buckets: Object.freeze([...(buckets as number[])]) });
+  if (!areHistogramBuckets(buckets)) throw invalid('metricsHistogram.buckets', buckets, 'a non-empty array of finite, strictly increasing numbers');
+  return Object.freeze({ buckets: Object.freeze([...buckets]) });
 }
 
 function tlsOptions(value: unknown, fromFiles: boolean): Readonly<TlsOptions> | undefined {
