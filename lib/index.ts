@@ -22,6 +22,7 @@ export {
   formatRpcError,
   parseRemoteError,
   readEnvelope,
+  SignatureKey,
   signMessage,
   verifyMessage,
   widenForPythonReader,
@@ -30,6 +31,7 @@ export {
   type Envelope,
   type EnvelopePattern,
   type RemoteError,
+  type SigningSecret,
 } from './protocol/index.js';
 
 // Metrics

@@ -20,6 +20,7 @@ import { EndpointSet } from './endpoint-set.js';
 import type { PendingRequest } from './pending-request.js';
 import { Picker, type RandomSource } from './picker.js';
 import { createProbeSettings } from './probe.js';
+import { createRequestEncoding } from './request-encoding.js';
 import { Resolver } from './resolver.js';
 import { RetryBudget } from './retry-budget.js';
 import { createTlsOptions } from './tls-options.js';
@@ -354,6 +355,7 @@ const withoutHistory = { hasTried: () => false } as unknown as PendingRequest;
 
 /** What every endpoint of one client shares. */
 function endpointSettings(options: ResolvedClientOptions, logger: Logger | undefined, recorder: ClientMetricsRecorder, random: RandomSource): EndpointSettings {
+  const encoding = createRequestEncoding(options);
   return {
     poolSize: options.poolSize,
     backoff: { attempts: options.conMaxRetries, baseMs: options.retryBaseMs },
@@ -362,12 +364,12 @@ function endpointSettings(options: ResolvedClientOptions, logger: Logger | undef
     recorder,
     maxConnectionAgeMs: options.maxConnectionAgeMs,
     ejection: { afterFailures: options.ejectAfterFailures, backoffMs: options.ejectionBackoffMs, backoffMaxMs: options.ejectionBackoffMaxMs },
-    probe: createProbeSettings(options, options.timeout ?? DEFAULT_PROBE_TIMEOUT_MS),
+    probe: createProbeSettings(options, options.timeout ?? DEFAULT_PROBE_TIMEOUT_MS, encoding),
     random,
     connection: {
       capacity: options.pipeline,
       limits: { maxMessageBytes: options.maxMessageBytes },
-      encoding: { authSecret: options.authSecret, peer: options.peer },
+      encoding,
       logger,
     },
   };

@@ -52,7 +52,7 @@ export class Endpoint {
     this.address = formatAddress(host, port);
     const { recorder, connection, tls: tlsOptions } = settings;
     this.metrics = recorder.enabled
-      ? recorder.forEndpoint(this.address, connection.encoding.authSecret !== undefined, tlsOptions !== undefined)
+      ? recorder.forEndpoint(this.address, connection.encoding.signingKey !== undefined, tlsOptions !== undefined)
       : undefined;
     this.connectionSettings = { ...connection, endpoint: this.address, metrics: this.metrics };
     this.ejection = new Ejection(settings.ejection);

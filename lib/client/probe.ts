@@ -26,8 +26,7 @@ export interface ProbeExchange {
 }
 
 /** The probe for these options, with `timeoutMs` as its bound (connect and answer). */
-export function createProbeSettings(options: ResolvedClientOptions, timeoutMs: number): ProbeSettings {
-  const encoding: RequestEncoding = { authSecret: options.authSecret, peer: options.peer };
+export function createProbeSettings(options: ResolvedClientOptions, timeoutMs: number, encoding: RequestEncoding): ProbeSettings {
   const limits: DecoderLimits = { maxMessageBytes: options.maxMessageBytes };
   if (options.peer === 'nestjs-arrpc') {
     const message: OutgoingMessage = { kind: 'request', pattern: ARRPC_PING_PATTERN, data: null, metadata: undefined };

@@ -1,7 +1,8 @@
 import { ARRPC_DEFAULT_PATTERN, ARRPC_RESERVED_META_PREFIX, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
-import type { ArrpcPeer } from '../options/index.js';
+import type { ArrpcPeer, ResolvedClientOptions } from '../options/index.js';
 import {
   buildEnvelope,
+  SignatureKey,
   signMessage,
   widenForPythonReader,
   type EnvelopePattern,
@@ -11,8 +12,17 @@ import type { OutgoingMessage } from './pending-request.js';
 
 /** What shapes a request's bytes besides the call itself. */
 export interface RequestEncoding {
-  readonly authSecret: string | undefined;
+  /** `authSecret`, made ready once for every request. */
+  readonly signingKey: SignatureKey | undefined;
   readonly peer: ArrpcPeer;
+}
+
+/** The encoding the options ask for; one per client, shared by its connections and probes. */
+export function createRequestEncoding(options: Pick<ResolvedClientOptions, 'authSecret' | 'peer'>): RequestEncoding {
+  return {
+    signingKey: options.authSecret === undefined ? undefined : new SignatureKey(options.authSecret),
+    peer: options.peer,
+  };
 }
 
 /**
@@ -32,7 +42,7 @@ export function encodeRequest(
       ? message.data
       : buildEnvelope(message.kind, message.pattern as EnvelopePattern, message.data, envelopeMeta(message, remainingMs));
   const inner = encoder.encode(value);
-  const bytes = encoding.authSecret === undefined ? inner : signMessage(encoder, inner, encoding.authSecret);
+  const bytes = encoding.signingKey === undefined ? inner : signMessage(encoder, inner, encoding.signingKey);
   return encoding.peer === 'python' ? widenForPythonReader(bytes) : bytes;
 }
 

@@ -6,6 +6,8 @@ import { ArrpcTimestamp, TIMESTAMP_EXT_TYPE } from './timestamp.js';
 import { SHORT_STRING, utf8Length, utf8Write } from './utf8.js';
 
 const INITIAL_BUFFER_BYTES = 2048;
+/** Up to this many bytes a JS loop copies a message out faster than a call into native code. */
+const SHORT_COPY_BYTES = 128;
 /** Past this the scratch buffer is dropped after use: large messages are rare, idle memory is not. */
 const RETAINED_BUFFER_BYTES = 64 * 1024;
 const UINT32_LIMIT = 0x1_0000_0000;
@@ -42,7 +44,7 @@ export class MessageEncoder {
   encode(value: unknown): Buffer {
     this.pos = 0;
     this.write(value, 0);
-    const bytes = Buffer.from(this.buffer.subarray(0, this.pos));
+    const bytes = this.pos <= SHORT_COPY_BYTES ? copyShort(this.buffer, this.pos) : Buffer.from(this.buffer.subarray(0, this.pos));
     // A long-lived encoder would otherwise hold its largest message's size for good.
     if (this.buffer.length > RETAINED_BUFFER_BYTES) this.buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
     return bytes;
@@ -319,21 +321,12 @@ const FIXEXT_HEADS: Record<number, number> = { 1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd
  * or a value the protocol refuses.
  */
 export function decodeMessage(bytes: Uint8Array, limits?: DecoderLimits): unknown {
-  const decoder = new MessageDecoder(limits);
-  let result: unknown;
-  let count = 0;
-  decoder.write(bytes, (value, byteLength, refusal) => {
-    if (refusal) throw refusal;
-    if (++count > 1 || byteLength !== bytes.length) {
-      throw new ArrpcProtocolError(
-        ArrpcProtocolErrorCode.ExtraBytes,
-        `${bytes.length - byteLength} bytes follow the value`,
-      );
-    }
-    result = value;
-  });
-  if (count === 0) {
-    throw new ArrpcProtocolError(ArrpcProtocolErrorCode.Incomplete, 'the bytes end inside a value');
-  }
-  return result;
+  return new MessageDecoder(limits).decodeWhole(bytes);
+}
+
+/** The first `length` bytes of `source`, in a new buffer, copied byte by byte. */
+function copyShort(source: Buffer, length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) bytes[i] = source[i]!;
+  return bytes;
 }

@@ -7,9 +7,11 @@ export {
   AUTH_FAILURE_MESSAGE,
   SIGNATURE_KEY,
   SIGNED_DATA_KEY,
+  SignatureKey,
   computeSignature,
   signMessage,
   verifyMessage,
+  type SigningSecret,
 } from './signing.js';
 export {
   ERROR_PREFIX,

@@ -2,7 +2,7 @@ import { ExtData } from '@msgpack/msgpack';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES } from '../constants.js';
 import { ArrpcProtocolError, ArrpcProtocolErrorCode, limitError } from './protocol-error.js';
 import { ArrpcTimestamp, TIMESTAMP_EXT_TYPE } from './timestamp.js';
-import { SHORT_STRING, asciiRead } from './utf8.js';
+import { SHORT_READ_BYTES, asciiRead } from './utf8.js';
 
 /** Limits a decoder enforces while bytes arrive; every field is optional. */
 export interface DecoderLimits {
@@ -94,6 +94,29 @@ export class MessageDecoder {
       this.reset();
       throw error;
     }
+  }
+
+  /**
+   * Decodes `bytes` that must hold exactly one value, reusing this decoder,
+   * which must hold no partial message. Throws {@link ArrpcProtocolError}
+   * when they hold less, more, or a value the protocol refuses; the decoder
+   * is then reset, ready for the next call.
+   */
+  decodeWhole(bytes: Uint8Array): unknown {
+    let result: unknown;
+    let count = 0;
+    this.write(bytes, (value, byteLength, refusal) => {
+      if (refusal) throw refusal;
+      if (++count > 1 || byteLength !== bytes.length) {
+        throw new ArrpcProtocolError(ArrpcProtocolErrorCode.ExtraBytes, `${bytes.length - byteLength} bytes follow the value`);
+      }
+      result = value;
+    });
+    if (count === 0) {
+      this.reset();
+      throw new ArrpcProtocolError(ArrpcProtocolErrorCode.Incomplete, 'the bytes end inside a value');
+    }
+    return result;
   }
 
   /** Drops everything buffered, as after a breach. */
@@ -230,7 +253,7 @@ export class MessageDecoder {
     const start = this.pos + header;
     if (!this.has(header + length)) return INCOMPLETE;
     const text =
-      (length <= SHORT_STRING ? asciiRead(this.buffer, start, length) : undefined) ??
+      (length <= SHORT_READ_BYTES ? asciiRead(this.buffer, start, length) : undefined) ??
       this.buffer.toString('utf8', start, start + length);
     return this.took(header + length, text);
   }

@@ -1,6 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { decodeMessage, type MessageEncoder } from './codec.js';
-import type { DecoderLimits } from './message-decoder.js';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
+import type { MessageEncoder } from './codec.js';
+import { MessageDecoder, type DecoderLimits } from './message-decoder.js';
 import { ArrpcProtocolError, ArrpcProtocolErrorCode } from './protocol-error.js';
 
 /** Key of the hex HMAC in a signed envelope. */
@@ -13,36 +13,102 @@ export const AUTH_FAILURE_MESSAGE =
   "Invalid or missing message signature, make sure 'auth_secret' is set/correct";
 
 const SIGNATURE_HEX_LENGTH = 64;
+/** What `hexdigest()` writes, and so the only signatures the reference ever accepts. */
+const SIGNATURE_TEXT = /^[0-9a-f]{64}$/;
+
+/** SHA-256's block and digest sizes, in bytes. */
+const BLOCK_BYTES = 64;
+const DIGEST_BYTES = 32;
+/** Messages up to this size are hashed from one reused buffer; larger ones are streamed. */
+const SCRATCH_BYTES = 4096;
+
+/**
+ * A secret made ready for HMAC-SHA256 (RFC 2104) once, for every message
+ * signed or checked with it. `createHmac` sets up a new OpenSSL HMAC context
+ * from the secret on every call, which costs more than hashing a small
+ * message; here the padded keys are built once and each message takes two
+ * one-shot hashes over buffers that are reused. Equal to `createHmac` for
+ * every secret and message (test/unit/protocol/signing.spec.ts checks it).
+ */
+export class SignatureKey {
+  /** The key XOR ipad, then room for a message. */
+  private readonly inner = Buffer.alloc(BLOCK_BYTES + SCRATCH_BYTES);
+  /** The key XOR opad, then the inner digest (as a `binary`, that is latin1, string: one char a byte). */
+  private readonly outer = Buffer.alloc(BLOCK_BYTES + DIGEST_BYTES, 0x5c);
+  /** The expected and the given signature side by side, compared in place. */
+  private readonly compared = Buffer.alloc(2 * SIGNATURE_HEX_LENGTH);
+  private readonly expected = this.compared.subarray(0, SIGNATURE_HEX_LENGTH);
+  private readonly given = this.compared.subarray(SIGNATURE_HEX_LENGTH);
+
+  /** `secret` is taken as UTF-8, as the reference encodes its `auth_secret`. */
+  constructor(secret: string) {
+    let key: Buffer = Buffer.from(secret, 'utf8');
+    if (key.length > BLOCK_BYTES) key = createHash('sha256').update(key).digest();
+    this.inner.fill(0x36, 0, BLOCK_BYTES);
+    for (let i = 0; i < key.length; i++) {
+      this.inner[i]! ^= key[i]!;
+      this.outer[i]! ^= key[i]!;
+    }
+  }
+
+  /** HMAC-SHA256 of `bytes`, as 64 lowercase hex characters. */
+  sign(bytes: Uint8Array): string {
+    let innerDigest: string;
+    if (bytes.length <= SCRATCH_BYTES) {
+      this.inner.set(bytes, BLOCK_BYTES);
+      innerDigest = hash('sha256', this.inner.subarray(0, BLOCK_BYTES + bytes.length), 'binary');
+    } else {
+      innerDigest = createHash('sha256').update(this.inner.subarray(0, BLOCK_BYTES)).update(bytes).digest('binary');
+    }
+    this.outer.write(innerDigest, BLOCK_BYTES, 'latin1');
+    return hash('sha256', this.outer, 'hex');
+  }
+
+  /** True when `signature` is the signature of `bytes`; compared in constant time. */
+  matches(bytes: Uint8Array, signature: string): boolean {
+    // Checked first, and in its own time: only the peer's own text decides how long this takes.
+    if (!SIGNATURE_TEXT.test(signature)) return false;
+    this.expected.write(this.sign(bytes), 'latin1');
+    this.given.write(signature, 'latin1');
+    return timingSafeEqual(this.expected, this.given);
+  }
+}
+
+/** A secret as given, or made ready once with {@link SignatureKey}. */
+export type SigningSecret = string | SignatureKey;
+
+function keyOf(secret: SigningSecret): SignatureKey {
+  return typeof secret === 'string' ? new SignatureKey(secret) : secret;
+}
 
 /** HMAC-SHA256 of `bytes` keyed by the UTF-8 `secret`, as 64 lowercase hex characters. */
-export function computeSignature(bytes: Uint8Array, secret: string): string {
-  return createHmac('sha256', secret).update(bytes).digest('hex');
+export function computeSignature(bytes: Uint8Array, secret: SigningSecret): string {
+  return keyOf(secret).sign(bytes);
 }
 
 /**
  * Wraps already-encoded bytes in the reference's signed envelope
  * `{"arrpc.sign": hex, "data": bin}`, keys in that order.
  */
-export function signMessage(encoder: MessageEncoder, inner: Uint8Array, secret: string): Buffer {
+export function signMessage(encoder: MessageEncoder, inner: Uint8Array, secret: SigningSecret): Buffer {
   return encoder.encode({ [SIGNATURE_KEY]: computeSignature(inner, secret), [SIGNED_DATA_KEY]: inner });
 }
 
 /**
- * Checks a decoded message against the secret and returns the signed value.
- * Accepts the two keys in either order and nothing else beside them; the
- * signature is compared in constant time. Throws {@link ArrpcProtocolError}
+ * Checks a decoded message against the secret and returns the signed value,
+ * decoded under `limits`, or by `decoder` (one that holds no partial message,
+ * reused across calls). Accepts the two keys in either order and nothing else
+ * beside them; the signature is compared in constant time. Throws {@link ArrpcProtocolError}
  * `ARRPC_ERR_BAD_SIGNATURE` with the reason, which callers answer with
  * {@link AUTH_FAILURE_MESSAGE}: the peer learns only that it failed.
  */
-export function verifyMessage(message: unknown, secret: string, limits?: DecoderLimits): unknown {
+export function verifyMessage(message: unknown, secret: SigningSecret, decoder?: DecoderLimits | MessageDecoder): unknown {
   const data = signedData(message);
-  const expected = Buffer.from(computeSignature(data, secret), 'latin1');
-  const given = Buffer.from((message as Record<string, string>)[SIGNATURE_KEY]!, 'latin1');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (!keyOf(secret).matches(data, (message as Record<string, string>)[SIGNATURE_KEY]!)) {
     throw badSignature('the signature does not match');
   }
   try {
-    return decodeMessage(data, limits);
+    return (decoder instanceof MessageDecoder ? decoder : new MessageDecoder(decoder)).decodeWhole(data);
   } catch (error) {
     throw badSignature(`the signed data is not one valid value: ${(error as Error).message}`);
   }

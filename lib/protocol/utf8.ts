@@ -4,8 +4,10 @@
  * that make up most messages; long strings still go to the native code.
  */
 
-/** Strings up to this many UTF-16 units, or bytes, take the JS path. */
+/** Strings up to this many UTF-16 units are written by the JS path. */
 export const SHORT_STRING = 64;
+/** Strings up to this many bytes are read by the JS path; past it `Buffer#toString` is faster. */
+export const SHORT_READ_BYTES = 16;
 
 /** UTF-8 byte length of `str`; a lone surrogate counts as U+FFFD (3 bytes), as Buffer writes it. */
 export function utf8Length(str: string): number {

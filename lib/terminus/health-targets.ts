@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { ArrpcClient, ArrpcEndpointState, ConnectionPool } from '../client/index.js';
 import { createProbeSettings, type ProbeExchange } from '../client/probe.js';
+import { createRequestEncoding } from '../client/request-encoding.js';
 import { createTlsOptions } from '../client/tls-options.js';
 import type { ArrpcProbe, ResolvedClientOptions } from '../options/index.js';
 
@@ -53,7 +54,7 @@ export function healthExchange(options: ResolvedClientOptions, probe: ArrpcProbe
   if (probe !== undefined && (typeof probe !== 'object' || probe === null || !('message' in probe))) {
     throw new TypeError('ArrpcHealthIndicator option "probe" must be { message, expect? }');
   }
-  const settings = createProbeSettings(probe === undefined ? options : { ...options, probe }, timeoutMs);
+  const settings = createProbeSettings(probe === undefined ? options : { ...options, probe }, timeoutMs, createRequestEncoding(options));
   if (settings.kind === 'connect') {
     throw new TypeError(
       `ArrpcHealthIndicator needs a probe for a peer 'python' client: give the client's "probe" option or pingCheck's ` +

@@ -182,4 +182,27 @@ describe('MessageDecoder', () => {
   it('decodes invalid UTF-8 in a str with U+FFFD', () => {
     expect(feed([bytes('a2c328')])[0]!.value).toBe('\ufffd(');
   });
+
+  it('reads ASCII and non-ASCII strings on both sides of the short-string path', () => {
+    for (const text of ['a', 'x'.repeat(16), 'y'.repeat(17), 'é'.repeat(8), 'é'.repeat(9), '😀'.repeat(20)]) {
+      expect(feed([new MessageEncoder().encode(text)])[0]!.value).toBe(text);
+    }
+  });
+});
+
+describe('MessageDecoder#decodeWhole', () => {
+  it('decodes one value per call with the same decoder, also after a refused call', () => {
+    const decoder = new MessageDecoder();
+    expect(decoder.decodeWhole(bytes('81a3666f6fa3626172'))).toEqual({ foo: 'bar' });
+    for (const [hex, code] of [
+      ['82a161', ArrpcProtocolErrorCode.Incomplete],
+      ['0102', ArrpcProtocolErrorCode.ExtraBytes],
+      ['c1', ArrpcProtocolErrorCode.InvalidByte],
+      ['8101c0', ArrpcProtocolErrorCode.InvalidMapKey],
+    ] as const) {
+      expect(() => decoder.decodeWhole(bytes(hex)), hex).toThrowError(expect.objectContaining({ code }));
+      expect(decoder.hasPartialMessage).toBe(false);
+      expect(decoder.decodeWhole(bytes('a26f6b'))).toBe('ok');
+    }
+  });
 });

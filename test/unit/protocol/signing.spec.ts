@@ -1,8 +1,10 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   ArrpcProtocolError,
   ArrpcProtocolErrorCode,
   MessageEncoder,
+  SignatureKey,
   signMessage,
   verifyMessage,
 } from '../../../lib/index.js';
@@ -21,6 +23,38 @@ function expectBadSignature(message: unknown, secret = SECRET) {
   );
 }
 
+describe('SignatureKey', () => {
+  // Around SHA-256's 64-byte block (the key is hashed past it) and the 4096-byte scratch buffer.
+  const secrets = ['', 'k', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'ü€😀'.repeat(30)];
+  const lengths = [0, 1, 55, 56, 63, 64, 65, 4095, 4096, 4097, 100_000];
+
+  it.each(secrets)('signs as createHmac does with the secret %j', (secret) => {
+    const key = new SignatureKey(secret);
+    for (const length of lengths) {
+      const bytes = Buffer.alloc(length).map((_, i) => (i * 31 + length) & 0xff);
+      expect(key.sign(bytes), `${length} bytes`).toBe(createHmac('sha256', secret).update(bytes).digest('hex'));
+    }
+  });
+
+  it('signs a short message after a long one from the same scratch buffer', () => {
+    const key = new SignatureKey(SECRET);
+    key.sign(Buffer.alloc(4000, 0xaa));
+    expect(key.sign(inner)).toBe(createHmac('sha256', SECRET).update(inner).digest('hex'));
+  });
+
+  it('matches only the lowercase hex signature', () => {
+    const key = new SignatureKey(SECRET);
+    const signature = key.sign(inner);
+    expect(key.matches(inner, signature)).toBe(true);
+    expect(key.matches(inner, signature.toUpperCase())).toBe(false);
+    expect(key.matches(inner, signature.slice(1))).toBe(false);
+    // U+0130's low byte is "0": written as latin1 it would pass for the right signature.
+    const lookalike = signature.replace(/0/, '\u0130');
+    expect(lookalike).not.toBe(signature);
+    expect(key.matches(inner, lookalike)).toBe(false);
+  });
+});
+
 describe('signMessage', () => {
   it('builds the reference envelope byte for byte', () => {
     expect(signMessage(encoder, inner, SECRET).toString('hex')).toBe(SIGNED_MAP);
@@ -32,6 +66,7 @@ describe('verifyMessage', () => {
 
   it('returns the signed value', () => {
     expect(verifyMessage(envelope, SECRET)).toEqual({ foo: 'bar' });
+    expect(verifyMessage(envelope, new SignatureKey(SECRET))).toEqual({ foo: 'bar' });
   });
 
   it('accepts the keys in either order', () => {
