@@ -175,26 +175,30 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   private start(slot: Slot): void {
     const run = slot.run!;
     let replied = false;
+    let finished = false;
     const reply = (answer: unknown, failed: boolean): void => {
       if (replied) return;
       replied = true;
       this.fill(slot, answer, failed);
       this.flush();
     };
+    const done = (): void => {
+      if (finished) return;
+      finished = true;
+      reply(FixedAnswer.internal, true); // only if the run finished without replying
+      run.scope.end();
+      this.running.delete(run);
+      this.startWaiting();
+      this.flush();
+      this.checkFinished();
+    };
     this.running.add(run);
-    run
-      .start(reply)
-      .catch((error: unknown) => {
-        this.logger.error(`handler for "${run.label}" failed`, (error as Error)?.stack);
-      })
-      .finally(() => {
-        reply(FixedAnswer.internal, true); // only if the run settled without replying
-        run.scope.end();
-        this.running.delete(run);
-        this.startWaiting();
-        this.flush();
-        this.checkFinished();
-      });
+    try {
+      run.start(reply, done);
+    } catch (error) {
+      this.logger.error(`handler for "${run.label}" failed`, (error as Error)?.stack);
+      done();
+    }
   }
 
   /**

@@ -23,10 +23,11 @@ export interface HandlerRun {
   /** The pattern, for logs. */
   readonly label: string;
   /**
-   * Starts the handler; settles when it has finished (an event's ack is replied before).
-   * `failed` marks an error answer (an `arrpc.error.*` str this server wrote).
+   * Starts the handler: `reply` is called once with the answer (`failed` marks an error answer,
+   * an `arrpc.error.*` str this server wrote), `done` once the handler has finished, after
+   * `reply` (an event's ack is replied at once, `done` when its handler settles).
    */
-  start(reply: (answer: unknown, failed: boolean) => void): Promise<void>;
+  start(reply: (answer: unknown, failed: boolean) => void, done: () => void): void;
 }
 
 /** What a message gets: a handler run, or else `answer` at once (undefined answers nil). */

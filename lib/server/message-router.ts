@@ -3,11 +3,11 @@ import type { BaseRpcContext, MessageHandler, MsPattern, ReadPacket, WritePacket
 import { isObservable, type Observable, throwError } from 'rxjs';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
 import type { ResolvedServerOptions } from '../options/server-options.js';
-import { readEnvelope, verifyMessage, type DecoderLimits, type Envelope } from '../protocol/index.js';
+import { MessageDecoder, SignatureKey, readEnvelope, verifyMessage, type Envelope } from '../protocol/index.js';
 import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
 import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
 import type { ConnectionHandler } from './connection-handler.js';
-import type { Dispatch, HandlerRun, MessageDispatcher, RequestRecord } from './dispatch.js';
+import type { Dispatch, MessageDispatcher, RequestRecord } from './dispatch.js';
 import { RequestScope } from './request-scope.js';
 
 /** The parts of Nest's `Server` the router uses; `ArrpcServer` lends its own. */
@@ -24,6 +24,10 @@ export interface NestServerBridge {
   /** True when a processing start or end hook was set (`@nestjs/observe`, say). */
   hasProcessingHooks(): boolean;
 }
+
+type Reply = (answer: unknown, failed: boolean) => void;
+/** Replies, then ends the run; `failed` defaults to true, as most early answers are errors. */
+type Finish = (answer: unknown, failed?: boolean) => void;
 
 /** A whole `arrpc-timeout-ms`: decimal digits, at most 15 so the number stays exact. */
 const TIMEOUT_MS_TEXT = /^\d{1,15}$/;
@@ -46,8 +50,10 @@ const Answered = {
  * with `UnavailableException` and plain messages are still served.
  */
 export class MessageRouter implements MessageDispatcher {
-  /** The signed `data` is decoded under the same limits as the message around it. */
-  private readonly limits: DecoderLimits;
+  /** Decodes the signed `data`, under the same limits as the message around it. */
+  private readonly signedDecoder: MessageDecoder;
+  /** `authSecret`, made ready once for every message. */
+  private readonly signingKey: SignatureKey | undefined;
   private readonly logUnexpected = (error: unknown): void => {
     this.logger.error(`answered Internal server error for: ${String((error as Error)?.message ?? error)}`, (error as Error)?.stack);
   };
@@ -57,15 +63,16 @@ export class MessageRouter implements MessageDispatcher {
     private readonly options: ResolvedServerOptions,
     private readonly logger: Logger,
   ) {
-    this.limits = { maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth };
+    this.signedDecoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth });
+    this.signingKey = options.authSecret === undefined ? undefined : new SignatureKey(options.authSecret);
   }
 
   dispatch(message: unknown, byteLength: number, connection: ConnectionHandler, record: RequestRecord): Dispatch {
     let value = message;
-    const signed = this.options.authSecret !== undefined;
+    const signed = this.signingKey !== undefined;
     if (signed) {
       try {
-        value = verifyMessage(message, this.options.authSecret!, this.limits);
+        value = verifyMessage(message, this.signingKey!, this.signedDecoder);
       } catch (error) {
         connection.debug(`refused (${byteLength} bytes): ${(error as Error).message}`);
         return Answered.auth;
@@ -130,51 +137,44 @@ export class MessageRouter implements MessageDispatcher {
 
   private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope, record: RequestRecord): Dispatch {
     const context = new ArrpcContext(args, scope);
-    const run: HandlerRun = { scope, label: args[0], start: (reply) => this.runRequest(handler, data, context, scope, record, reply) };
-    return { run };
+    const start = (reply: Reply, done: () => void): void => {
+      const finish: Finish = (answer, failed = true) => {
+        reply(answer, failed);
+        done();
+      };
+      this.runRequest(handler, data, context, scope, record, finish);
+    };
+    return { run: { scope, label: args[0], start } };
   }
 
-  /** Runs a request through Nest's `handleRequest`, so the processing hooks see it; resolves once replied. */
-  private runRequest(
-    handler: MessageHandler,
-    data: unknown,
-    context: ArrpcContext,
-    scope: RequestScope,
-    record: RequestRecord,
-    reply: (answer: unknown, failed: boolean) => void,
-  ): Promise<void> {
-    return new Promise((resolve) => {
-      const finish = (answer: unknown, failed = true): void => {
-        reply(answer, failed);
-        resolve();
-      };
-      // The deadline is checked when the handler would start, after any wait for room.
-      if (scope.expired) {
-        record.handlerFunc = ''; // refused: no handler ran
-        return finish(FixedAnswer.deadline);
-      }
-      if (!this.nest.hasProcessingHooks()) return void this.runDirect(handler, data, context, finish);
-      let last: unknown = null;
-      const respond = (packet: WritePacket): void => {
-        if ('err' in packet) return finish(errorAnswer(packet.err, this.logUnexpected));
-        if ('response' in packet) last = packet.response;
-        if (packet.isDisposed) finish(last, false);
-      };
-      const produce = async (): Promise<Observable<unknown>> => {
-        try {
-          return this.nest.toObservable(await handler(data, context));
-        } catch (error) {
-          return throwError(() => error);
-        }
-      };
+  /** Runs a request through Nest's `handleRequest`, so the processing hooks see it. */
+  private runRequest(handler: MessageHandler, data: unknown, context: ArrpcContext, scope: RequestScope, record: RequestRecord, finish: Finish): void {
+    // The deadline is checked when the handler would start, after any wait for room.
+    if (scope.expired) {
+      record.handlerFunc = ''; // refused: no handler ran
+      return finish(FixedAnswer.deadline);
+    }
+    if (!this.nest.hasProcessingHooks()) return this.runDirect(handler, data, context, finish);
+    let last: unknown = null;
+    const respond = (packet: WritePacket): void => {
+      if ('err' in packet) return finish(errorAnswer(packet.err, this.logUnexpected));
+      if ('response' in packet) last = packet.response;
+      if (packet.isDisposed) finish(last, false);
+    };
+    const produce = async (): Promise<Observable<unknown>> => {
       try {
-        // A start hook may return its promise; one that rejects must answer, not go unhandled.
-        const started = this.nest.handleRequest(context, produce, respond);
-        if (started instanceof Promise) started.catch((error: unknown) => finish(errorAnswer(error, this.logUnexpected)));
+        return this.nest.toObservable(await handler(data, context));
       } catch (error) {
-        finish(errorAnswer(error, this.logUnexpected));
+        return throwError(() => error);
       }
-    });
+    };
+    try {
+      // A start hook may return its promise; one that rejects must answer, not go unhandled.
+      const started = this.nest.handleRequest(context, produce, respond);
+      if (started instanceof Promise) started.catch((error: unknown) => finish(errorAnswer(error, this.logUnexpected)));
+    } catch (error) {
+      finish(errorAnswer(error, this.logUnexpected));
+    }
   }
 
   /**
@@ -182,26 +182,29 @@ export class MessageRouter implements MessageDispatcher {
    * Observable plumbing (operators, a subscription, a tick per answer), so the
    * handler is called and its result read here, to the same answers: its
    * last value, nil when empty, the exception filter's error as an error.
+   * Promises are followed with `then`, not `await`: one tick per request fewer.
    */
-  private async runDirect(
-    handler: MessageHandler,
-    data: unknown,
-    context: ArrpcContext,
-    finish: (answer: unknown, failed?: boolean) => void,
-  ): Promise<void> {
+  private runDirect(handler: MessageHandler, data: unknown, context: ArrpcContext, finish: Finish): void {
+    const fail = (error: unknown): void => finish(errorAnswer(error, this.logUnexpected));
     let result: unknown;
     try {
-      result = await handler(data, context);
+      result = handler(data, context);
     } catch (error) {
-      return finish(errorAnswer(error, this.logUnexpected));
+      return fail(error);
     }
+    if (isThenable(result)) result.then((value) => this.answerWith(value, finish, fail), fail);
+    else this.answerWith(result, finish, fail);
+  }
+
+  /** Answers with a handler's value, or with the last value of its Observable (nil when empty). */
+  private answerWith(result: unknown, finish: Finish, fail: (error: unknown) => void): void {
     if (!isObservable(result)) return finish(result, false);
     let last: unknown = null;
     result.subscribe({
       next: (value) => {
         last = value;
       },
-      error: (error: unknown) => finish(errorAnswer(error, this.logUnexpected)),
+      error: fail,
       complete: () => finish(last, false),
     });
   }
@@ -218,12 +221,14 @@ export class MessageRouter implements MessageDispatcher {
     const scope = new RequestScope(undefined);
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
     const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
-    const start = async (reply: (answer: unknown, failed: boolean) => void): Promise<void> => {
+    const start = async (reply: Reply, done: () => void): Promise<void> => {
       reply(null, false);
       try {
         await this.nest.handleEvent(route, packet, context);
       } catch (error) {
         this.logUnexpected(error);
+      } finally {
+        done();
       }
     };
     return { run: { scope, label: pattern, start } };
@@ -239,4 +244,9 @@ export class MessageRouter implements MessageDispatcher {
     }
     return Date.now() + Number(text);
   }
+}
+
+/** What `await` would wait for: a promise, or any object with a `then` method. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
