@@ -1,20 +1,21 @@
-// The codec alone against @msgpack/msgpack (the ceiling's codec), per message, on this machine.
+// Each protocol core operation alone, per message, on this machine: encode and decode against
+// @msgpack/msgpack (the ceiling's codec), then signing and verifying the reference's envelope.
 // Usage: node codec.mjs
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { MessageDecoder, MessageEncoder } from '../dist/lib/index.js';
+import { MessageDecoder, MessageEncoder, decodeMessage, signMessage, verifyMessage } from '../dist/lib/index.js';
 import { MESSAGES } from './messages.mjs';
 
 const ROUNDS = { small: 500_000, record: 50_000 };
+const SECRET = 'bench-secret';
 
 function nsPerOp(rounds, op) {
   for (let i = 0; i < rounds / 10; i++) op(); // warm-up
   const started = process.hrtime.bigint();
   for (let i = 0; i < rounds; i++) op();
-  return Number(process.hrtime.bigint() - started) / rounds;
+  return Math.round(Number(process.hrtime.bigint() - started) / rounds);
 }
 
-console.log('| message | bytes | encode: ours / library (ns) | decode: ours / library (ns) |');
-console.log('|---|---|---|---|');
+const rows = [];
 for (const [name, value] of Object.entries(MESSAGES)) {
   const rounds = ROUNDS[name];
   const libraryEncoder = new Encoder();
@@ -22,12 +23,25 @@ for (const [name, value] of Object.entries(MESSAGES)) {
   const encoder = new MessageEncoder();
   const decoder = new MessageDecoder();
   const bytes = encoder.encode(value);
+  const envelope = decodeMessage(signMessage(encoder, bytes, SECRET));
   let sink;
   const keep = (message) => {
     sink = message;
   };
-  const encode = [nsPerOp(rounds, () => encoder.encode(value)), nsPerOp(rounds, () => libraryEncoder.encode(value))];
-  const decode = [nsPerOp(rounds, () => decoder.write(bytes, keep)), nsPerOp(rounds, () => libraryDecoder.decode(bytes))];
-  console.log(`| ${name} | ${bytes.length} | ${encode.map(Math.round).join(' / ')} | ${decode.map(Math.round).join(' / ')} |`);
+  rows.push({
+    name,
+    bytes: bytes.length,
+    encode: [nsPerOp(rounds, () => encoder.encode(value)), nsPerOp(rounds, () => libraryEncoder.encode(value))],
+    decode: [nsPerOp(rounds, () => decoder.write(bytes, keep)), nsPerOp(rounds, () => libraryDecoder.decode(bytes))],
+    // Signing takes the encoded bytes; verifying takes the decoded envelope and decodes `data`.
+    sign: nsPerOp(rounds / 5, () => signMessage(encoder, bytes, SECRET)),
+    verify: nsPerOp(rounds / 5, () => verifyMessage(envelope, SECRET)),
+  });
   if (sink === undefined) throw new Error('decoder yielded nothing');
+}
+
+console.log('| message | bytes | encode: ours / library (ns) | decode: ours / library (ns) | sign (ns) | verify (ns) |');
+console.log('|---|---|---|---|---|---|');
+for (const row of rows) {
+  console.log(`| ${row.name} | ${row.bytes} | ${row.encode.join(' / ')} | ${row.decode.join(' / ')} | ${row.sign} | ${row.verify} |`);
 }

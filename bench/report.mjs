@@ -1,10 +1,13 @@
 // What both load generators print: one JSON line of results for run.mjs.
 
-/** Requests/s, latency percentiles and the generator's own CPU share over a measured window. */
-export function summarize({ latenciesNs, answered, errors, seconds, cpu, requestBytes }) {
+/**
+ * Requests/s over the `seconds` a server was loaded, latency percentiles, and the generator's own
+ * CPU share over its whole window (`cpuSeconds`, the same as `seconds` unless servers took turns).
+ */
+export function summarize({ latenciesNs, answered, errors, seconds, cpu, cpuSeconds = seconds, requestBytes }) {
   latenciesNs.sort((a, b) => a - b);
   const percentile = (p) => (latenciesNs[Math.min(latenciesNs.length - 1, Math.floor(p * latenciesNs.length))] ?? 0) / 1e6;
-  const loadCpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
+  const loadCpuShare = (cpu.user + cpu.system) / 1e6 / cpuSeconds;
   return {
     requestsPerSecond: Math.round(answered / seconds),
     answered,

@@ -1,7 +1,16 @@
 // Runs every scenario of the benchmark issue: the load generator pinned to CPU 1, each server to
 // CPU 0 (with several servers, spread over every other CPU there is: all on CPU 0 on a 2-CPU
-// machine), a warm-up, then a fixed window. Prints a Markdown table for BENCHMARKS.md and the
-// ratios the targets are stated in. Usage: node run.mjs [--duration 5] [--only name,name]
+// machine), a warm-up, then a fixed window, once per round.
+//
+// A row whose ceiling takes the same load (same message, TLS, secret, connections) is measured
+// paired with it: both servers run at once and load.mjs loads them in turn, half a second each,
+// over one window, so the ratio compares them under the same conditions. On a shared machine
+// whose speed drifts by half within a minute, back-to-back runs do not. Ceilings also run alone
+// for their own row; other rows run alone.
+//
+// Prints a Markdown table for BENCHMARKS.md: medians over the rounds, and each ratio as the median
+// of the per-round ratios, with their range.
+// Usage: node run.mjs [--runs 3] [--duration 5] [--warmup 2] [--only name,name]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -10,7 +19,12 @@ import { parseArgs } from 'node:util';
 import { SCENARIOS } from './scenarios.mjs';
 
 const { values: args } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, warmup: { type: 'string', default: '2' }, only: { type: 'string' } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    only: { type: 'string' },
+  },
 });
 const CLOCK_TICKS_PER_SECOND = 100;
 const LOAD_CPU = 1;
@@ -18,26 +32,59 @@ const LOAD_CPU = 1;
 const SERVER_CPUS = Array.from({ length: availableParallelism() }, (_, cpu) => cpu).filter((cpu) => cpu !== LOAD_CPU);
 const here = new URL('.', import.meta.url).pathname;
 const certs = makeCertificate();
+const byName = new Map(SCENARIOS.map((scenario) => [scenario.name, scenario]));
 const selected = args.only ? SCENARIOS.filter((s) => args.only.split(',').includes(s.name)) : SCENARIOS;
 
-const results = [];
-for (const scenario of selected) {
+/** One array of per-round results by scenario name. */
+const rounds = new Map(selected.map((scenario) => [scenario.name, []]));
+for (let round = 1; round <= Number(args.runs); round++) {
+  for (const scenario of selected) {
+    const ceiling = byName.get(scenario.ceiling);
+    const result = ceiling && pairable(scenario, ceiling) ? await runPaired(scenario, ceiling) : await runAlone(scenario);
+    rounds.get(scenario.name).push(result);
+    console.error(`round ${round}, ${scenario.name}: ${result.requestsPerSecond} req/s, p99 ${result.p99ms.toFixed(2)} ms`);
+  }
+}
+printTable(selected, rounds);
+
+/** Same load for both: raw generator, same message, protocol, TLS, secret and concurrency. */
+function pairable(row, ceiling) {
+  const load = (s) => [s.load, s.message, s.protocol, s.tls, s.env?.BENCH_SECRET, s.connections, s.pipeline, s.servers].join('|');
+  return !row.load && load(row) === load(ceiling);
+}
+
+async function runAlone(scenario) {
   const servers = await Promise.all(Array.from({ length: scenario.servers ?? 1 }, (_, i) => startServer(scenario, SERVER_CPUS[i % SERVER_CPUS.length])));
   try {
-    const serversCpu = () => servers.reduce((sum, server) => sum + serverCpuSeconds(server.pid), 0);
-    const cpuBefore = serversCpu();
+    const cpuBefore = cpuSeconds(servers);
     const load = runLoad(scenario, servers.map((server) => server.port));
-    const cpuSeconds = serversCpu() - cpuBefore;
-    // The window includes the warm-up: scale CPU to the measured share of it.
-    const measuredShare = Number(args.duration) / (Number(args.duration) + Number(args.warmup));
-    const perRequestUs = (cpuSeconds * measuredShare * 1e6) / Math.max(load.answered, 1);
-    results.push({ ...scenario, ...load, serverCpuUs: perRequestUs });
-    console.error(`${scenario.name}: ${load.requestsPerSecond} req/s, p99 ${load.p99ms.toFixed(2)} ms`);
+    return { ...load, serverCpuUs: cpuPerRequestUs(cpuSeconds(servers) - cpuBefore, load.answered) };
   } finally {
     for (const server of servers) server.process.kill('SIGKILL');
   }
 }
-printTable(results);
+
+/** The row and its ceiling loaded in turn over one window; the row's result carries the ceiling's. */
+async function runPaired(row, ceiling) {
+  const servers = [await startServer(row, SERVER_CPUS[0]), await startServer(ceiling, SERVER_CPUS[0])];
+  try {
+    const cpuBefore = servers.map((server) => cpuSeconds([server]));
+    const { targets } = runLoad(row, servers.map((server) => server.port));
+    const [rowLoad, ceilingLoad] = targets.map((load, i) => ({
+      ...load,
+      serverCpuUs: cpuPerRequestUs(cpuSeconds([servers[i]]) - cpuBefore[i], load.answered),
+    }));
+    return { ...rowLoad, pairedCeiling: ceilingLoad };
+  } finally {
+    for (const server of servers) server.process.kill('SIGKILL');
+  }
+}
+
+/** The window includes the warm-up: CPU is scaled to the measured share of it. */
+function cpuPerRequestUs(seconds, answered) {
+  const measuredShare = Number(args.duration) / (Number(args.duration) + Number(args.warmup));
+  return (seconds * measuredShare * 1e6) / Math.max(answered, 1);
+}
 
 function startServer(scenario, cpu = 0) {
   const env = { ...process.env, ...scenario.env, BENCH_TLS_CERT: scenario.tls ? certs.cert : '', BENCH_TLS_KEY: certs.key };
@@ -48,14 +95,16 @@ function startServer(scenario, cpu = 0) {
   });
 }
 
+/** Loads every port given: with two, load.mjs takes turns between them and answers per target. */
 function runLoad(scenario, ports) {
   if (scenario.load === 'client-load.mjs') return runClientLoad(scenario, ports);
-  const [port] = ports;
   const loadArgs = [
-    join(here, 'load.mjs'), '--target', `127.0.0.1:${port}`, '--connections', String(scenario.connections ?? 64),
-    '--pipeline', String(scenario.pipeline ?? 1), '--message', scenario.message, '--duration', args.duration, '--warmup', args.warmup,
+    join(here, 'load.mjs'), '--target', ports.map((port) => `127.0.0.1:${port}`).join(','),
+    '--connections', String(scenario.connections ?? 64), '--pipeline', String(scenario.pipeline ?? 1),
+    '--message', scenario.message, '--duration', args.duration, '--warmup', args.warmup,
     ...(scenario.env?.BENCH_SECRET ? ['--secret', scenario.env.BENCH_SECRET] : []),
     ...(scenario.tls ? ['--tls'] : []),
+    ...(scenario.protocol ? ['--protocol', scenario.protocol] : []),
   ];
   return JSON.parse(execFileSync('taskset', ['-c', String(LOAD_CPU), 'node', ...loadArgs], { encoding: 'utf8' }));
 }
@@ -70,10 +119,12 @@ function runClientLoad(scenario, ports) {
   return JSON.parse(execFileSync('taskset', ['-c', String(LOAD_CPU), 'node', ...loadArgs], { encoding: 'utf8' }));
 }
 
-/** utime + stime of a process, from /proc (Linux). */
-function serverCpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+/** utime + stime of server processes, from /proc (Linux). */
+function cpuSeconds(servers) {
+  return servers.reduce((sum, { pid }) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return sum + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  }, 0);
 }
 
 function makeCertificate() {
@@ -84,16 +135,43 @@ function makeCertificate() {
   return { cert, key };
 }
 
-function printTable(rows) {
-  const ceilingOf = (row) => rows.find((r) => r.name === row.ceiling);
-  console.log(`Node ${process.version}, ${args.duration} s windows, server on CPU 0, load on CPU 1\n`);
-  console.log('| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | vs ceiling | errors | load-bound |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const row of rows) {
-    const ceiling = ceilingOf(row);
-    const ratio = ceiling ? (row.requestsPerSecond / ceiling.requestsPerSecond).toFixed(2) + 'x' : '';
+function printTable(scenarios, rounds) {
+  console.log(`Node ${process.version}, ${args.runs} rounds of ${args.duration} s windows, server on CPU 0, load on CPU 1\n`);
+  console.log('| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | vs ceiling (range) | CPU/req: ceiling ÷ row | errors | load-bound |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const scenario of scenarios) {
+    const runs = rounds.get(scenario.name);
+    const of = (field) => median(runs.map((run) => run[field]));
+    const errors = runs.reduce((sum, run) => sum + run.errors, 0);
+    const loadBound = runs.filter((run) => run.loadGeneratorBound).length;
     console.log(
-      `| ${row.label} | ${row.requestsPerSecond} | ${row.p50ms.toFixed(2)} | ${row.p99ms.toFixed(2)} | ${row.serverCpuUs.toFixed(1)} | ${ratio} | ${row.errors} | ${row.loadGeneratorBound ? 'yes' : 'no'} |`,
+      `| ${scenario.label} | ${Math.round(of('requestsPerSecond'))} | ${of('p50ms').toFixed(2)} | ${of('p99ms').toFixed(2)} | ` +
+        `${of('serverCpuUs').toFixed(1)} | ${ratioCell(scenario, runs)} | ${cpuRatioCell(runs)} | ${errors} | ${loadBound === 0 ? 'no' : `${loadBound} of ${runs.length} runs`} |`,
     );
   }
+}
+
+/** The median of the per-round ratios of a row to its ceiling, their range, and how they were taken. */
+function ratioCell(scenario, runs) {
+  const ceilingRuns = rounds.get(scenario.ceiling);
+  const paired = runs[0].pairedCeiling !== undefined;
+  if (!paired && ceilingRuns === undefined) return '';
+  const ratios = runs.map((run, i) => run.requestsPerSecond / (paired ? run.pairedCeiling : ceilingRuns[i]).requestsPerSecond);
+  const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+  return `${median(ratios).toFixed(2)}x (${range}${paired ? ', paired' : ''})`;
+}
+
+/**
+ * Paired rows only: the ceiling's server CPU per request over the row's. Unlike req/s it does not
+ * depend on the load generator keeping up, which it barely does with the fastest servers.
+ */
+function cpuRatioCell(runs) {
+  if (runs[0].pairedCeiling === undefined) return '';
+  return `${median(runs.map((run) => run.pairedCeiling.serverCpuUs / run.serverCpuUs)).toFixed(2)}x`;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }

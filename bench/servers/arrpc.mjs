@@ -1,6 +1,7 @@
 // ArrpcServer in a Nest microservice with one echo handler on the default pattern. Decorators are
 // applied as plain function calls so the script runs without a build step. Environment:
-// BENCH_TLS_CERT/BENCH_TLS_KEY (TLS), BENCH_SECRET (auth), BENCH_METRICS=1 (metrics on).
+// BENCH_TLS_CERT/BENCH_TLS_KEY (TLS), BENCH_SECRET (auth), BENCH_METRICS=1 (metrics on),
+// BENCH_MAX_CONNECTIONS and BENCH_IDLE_TIMEOUT_MS (the options of those names; defaults when unset).
 import 'reflect-metadata';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -24,6 +25,8 @@ const strategy = new ArrpcServer({
   ...(env.BENCH_TLS_CERT ? { tlsCertFile: env.BENCH_TLS_CERT, tlsKeyFile: env.BENCH_TLS_KEY } : {}),
   ...(env.BENCH_SECRET ? { authSecret: env.BENCH_SECRET } : {}),
   ...(env.BENCH_METRICS ? { metrics: true } : {}),
+  ...(env.BENCH_MAX_CONNECTIONS ? { maxConnections: Number(env.BENCH_MAX_CONNECTIONS) } : {}),
+  ...(env.BENCH_IDLE_TIMEOUT_MS ? { idleTimeoutMs: Number(env.BENCH_IDLE_TIMEOUT_MS) } : {}),
 });
 const app = await NestFactory.createMicroservice(BenchModule, { strategy, logger: ['error', 'warn'] });
 await app.listen();

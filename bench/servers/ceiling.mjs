@@ -29,3 +29,5 @@ const server = useTls
   ? tls.createServer({ cert: readFileSync(process.env.BENCH_TLS_CERT), key: readFileSync(process.env.BENCH_TLS_KEY) }, serve)
   : net.createServer(serve);
 server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
+// Exit normally on a signal, so `node --cpu-prof` writes its profile.
+process.once('SIGINT', () => process.exit(0));
