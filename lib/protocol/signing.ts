@@ -77,8 +77,17 @@ export class SignatureKey {
 /** A secret as given, or made ready once with {@link SignatureKey}. */
 export type SigningSecret = string | SignatureKey;
 
+/** The key of the last secret given as a string: callers give the same one call after call. */
+let lastSecret: string | undefined;
+let lastKey: SignatureKey | undefined;
+
 function keyOf(secret: SigningSecret): SignatureKey {
-  return typeof secret === 'string' ? new SignatureKey(secret) : secret;
+  if (typeof secret !== 'string') return secret;
+  if (lastKey === undefined || secret !== lastSecret) {
+    lastKey = new SignatureKey(secret);
+    lastSecret = secret;
+  }
+  return lastKey;
 }
 
 /** HMAC-SHA256 of `bytes` keyed by the UTF-8 `secret`, as 64 lowercase hex characters. */

@@ -42,6 +42,15 @@ describe('SignatureKey', () => {
     expect(key.sign(inner)).toBe(createHmac('sha256', SECRET).update(inner).digest('hex'));
   });
 
+  it('signs with string secrets given in turn, each with its own key', () => {
+    for (const secret of [SECRET, 'another', SECRET, '', SECRET]) {
+      const signed = decodeMessage(signMessage(encoder, inner, secret)) as Record<string, unknown>;
+      expect(signed['arrpc.sign']).toBe(createHmac('sha256', secret).update(inner).digest('hex'));
+      expect(verifyMessage(signed, secret)).toEqual({ foo: 'bar' });
+      expectBadSignature(signed, `${secret}!`);
+    }
+  });
+
   it('matches only the lowercase hex signature', () => {
     const key = new SignatureKey(SECRET);
     const signature = key.sign(inner);
