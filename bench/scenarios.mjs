@@ -8,6 +8,10 @@ export const SCENARIOS = [
   { name: 'ceiling', label: 'Node ceiling (net + @msgpack/msgpack), small', server: 'servers/ceiling.mjs', message: 'small' },
   { name: 'arrpc', label: 'ArrpcServer raw, small', server: 'servers/arrpc.mjs', message: 'small', ceiling: 'ceiling' },
   {
+    name: 'arrpc-add-handler', label: 'ArrpcServer raw, small, echo added with addHandler (no Nest pipeline)', server: 'servers/arrpc.mjs',
+    message: 'small', env: { BENCH_ADD_HANDLER: '1' }, ceiling: 'ceiling',
+  },
+  {
     name: 'nest-tcp', label: 'Nest 12 TCP transport, echo handler, small', server: 'servers/nest-tcp.mjs', message: 'small',
     protocol: 'nest-tcp', ceiling: 'ceiling',
   },
