@@ -192,7 +192,8 @@ export class MessageRouter implements MessageDispatcher {
     } catch (error) {
       return fail(error);
     }
-    if (isThenable(result)) result.then((value) => this.answerWith(value, finish, fail), fail);
+    // Promise.resolve returns a native promise as it is, and unwraps any other thenable as await would.
+    if (isThenable(result)) Promise.resolve(result).then((value) => this.answerWith(value, finish, fail), fail);
     else this.answerWith(result, finish, fail);
   }
 
@@ -221,9 +222,10 @@ export class MessageRouter implements MessageDispatcher {
     const scope = new RequestScope(undefined);
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
     const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
+    // Nothing here may reject: nobody waits on this promise.
     const start = async (reply: Reply, done: () => void): Promise<void> => {
-      reply(null, false);
       try {
+        reply(null, false);
         await this.nest.handleEvent(route, packet, context);
       } catch (error) {
         this.logUnexpected(error);

@@ -1,12 +1,12 @@
 // Routing (PROTOCOL.md part 2): plain messages, Nest request and event envelopes, arrpc.ping,
 // handler results and errors, and the ArrpcContext a handler sees.
-import { Controller } from '@nestjs/common';
+import { Controller, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { EMPTY, of } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ARRPC_DEFAULT_PATTERN, ArrpcContext, ArrpcServer } from '../../../lib/index.js';
-import { TestPeer, sleep, startServer, type TestServer } from './helpers.js';
+import { TestPeer, portOf, sleep, startServer, type TestServer } from './helpers.js';
 
 const NO_HANDLER = 'arrpc.error.RpcException: There is no matching message handler defined in the remote service.';
 const INTERNAL = 'arrpc.error.RpcException: Internal server error';
@@ -300,5 +300,35 @@ describe('ArrpcServer with resolvePattern', () => {
     peer = await TestPeer.connect(server.port);
     expect(await peer.call('explode')).toBe(INTERNAL);
     expect(await peer.call({ cmd: 'add', args: [1, 1] })).toMatchObject({ sum: 2 });
+  });
+});
+
+describe('ArrpcServer with handlers added by hand (addHandler)', () => {
+  let app: INestMicroservice;
+  let port: number;
+  let peer: TestPeer;
+  beforeAll(async () => {
+    const server = new ArrpcServer({ port: 0 });
+    server.addHandler('sync', (data: unknown) => ({ sync: data }) as never);
+    // Not a Promise, only `then`: answered as `await` would take it, nested thenables included.
+    const thenable = (value: unknown) => ({ then: (resolve: (value: unknown) => void) => resolve(value) });
+    server.addHandler('thenable', (data: unknown) => thenable(thenable({ thenable: data })) as never);
+    server.addHandler('throws', () => {
+      throw new RpcException('thrown before any promise');
+    });
+    app = await NestFactory.createMicroservice({ module: class HandlerModule {} }, { strategy: server, logger: false });
+    await app.listen();
+    port = portOf(server);
+  });
+  afterAll(() => app.close());
+  afterEach(() => peer?.destroy());
+
+  it.each([
+    ['a plain value', 'sync', { sync: 1 }],
+    ['a thenable that resolves to a thenable', 'thenable', { thenable: 1 }],
+    ['a synchronous throw', 'throws', 'arrpc.error.RpcException: thrown before any promise'],
+  ])('answers %s', async (_name, pattern, expected) => {
+    peer = await TestPeer.connect(port);
+    expect(await peer.request(pattern, 1)).toEqual(expected);
   });
 });
