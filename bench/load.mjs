@@ -25,7 +25,6 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     secret: { type: 'string' },
     tls: { type: 'boolean', default: false },
-    'tls-ca': { type: 'string' },
   },
 });
 
