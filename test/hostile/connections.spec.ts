@@ -33,7 +33,7 @@ describe('a connection flood beyond maxConnections (20)', () => {
     for (let i = 1; i < MAX_CONNECTIONS; i++) served.push(await TestPeer.connect(hostile.port));
     await expectServerConnections(MAX_CONNECTIONS);
     hostile.logger.lines.length = 0;
-    const before = sampleMemory();
+    const before = await sampleMemory();
 
     // 200 more, each writing a request at once.
     const flood = await Promise.all(
@@ -57,7 +57,7 @@ describe('a connection flood beyond maxConnections (20)', () => {
     expect(dropped).toBe(200);
     flood.length = 0;
     hostile.logger.lines.length = 0;
-    const growth = reportMemory('flood of 200 connections past maxConnections', before, sampleMemory());
+    const growth = reportMemory('flood of 200 connections past maxConnections', before, await sampleMemory());
     expect(growth).toBeLessThan(4 * 1024 * 1024);
 
     // After: the served ones still are, and once one leaves a new connection is taken.
@@ -193,7 +193,7 @@ describe('a peer that never reads its answers', () => {
     ],
   ])('%s: the server stops reading it, and holds bounded memory while 20 MB wait', async (name, batch) => {
     hostile.logger.lines.length = 0;
-    const before = sampleMemory();
+    const before = await sampleMemory();
     const peer = await TestPeer.connect(hostile.port);
     peer.socket.pause();
     const budget = 20 * 1024 * 1024;
@@ -201,14 +201,14 @@ describe('a peer that never reads its answers', () => {
     // During: the bystander is answered while the attacker's connection is stalled.
     expect(await hostile.ask(hostile.bystander, buildEnvelope('request', 'echo', 'during'))).toBe('during');
     hostile.logger.lines.length = 0;
-    const stalled = sampleMemory();
+    const stalled = await sampleMemory();
     const growth = reportMemory(`never reads, ${name} (${mib(written)} taken by the socket before it stalled)`, before, stalled);
     console.log(`[never-reads] ${name}: the client could write ${mib(written)} of ${mib(budget)} before backpressure stopped it`);
     expect(written).toBeLessThan(budget);
     expect(growth).toBeLessThan(64 * 1024 * 1024);
     peer.destroy();
     await sleep(100);
-    const released = sampleMemory();
+    const released = await sampleMemory();
     reportMemory(`never reads, ${name}, after the connection closed`, before, released);
     expect(released.held - before.held).toBeLessThan(8 * 1024 * 1024);
     await hostile.expectHealthy();

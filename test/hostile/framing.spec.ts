@@ -110,11 +110,11 @@ describe('claimed lengths', () => {
     ['str 32 inside an envelope', '82 ad 61 72 72 70 63 2e 70 61 74 74 65 72 6e a4 65 63 68 6f a4 64 61 74 61 db ff ff ff ff'],
     ['str 16 claiming 65,535 bytes (3 over the limit with its header)', 'da ff ff'],
   ])('%s claiming 2^32-1 bytes: refused on its header, nothing allocated, connection closed', async (_name, header) => {
-    const before = sampleMemory();
+    const before = await sampleMemory();
     const peer = await hostile.connect();
     // The claim is followed by a few real bytes: a decoder that trusted it would wait and allocate.
     await hostile.expectBreach(`${header} 61 62 63`, /protocol breach: message size \d+ exceeds the limit of 65536/, peer);
-    const after = sampleMemory();
+    const after = await sampleMemory();
     const growth = reportMemory(`claim ${header}`, before, after);
     expect(growth).toBeLessThan(4 * 1024 * 1024);
     await hostile.expectHealthy();
@@ -122,7 +122,7 @@ describe('claimed lengths', () => {
 
   it('refuses a thousand 4 GiB claims on a thousand connections without holding memory', async () => {
     hostile.logger.lines.length = 0;
-    const before = sampleMemory();
+    const before = await sampleMemory();
     const claims = ['db', 'c6', 'dd', 'df', 'c9'].map((head) => Buffer.from(`${head}ffffffff05`, 'hex'));
     for (let batch = 0; batch < 20; batch++) {
       // Not the fixture's connect(): it keeps its peers until the test ends, which would count here.
@@ -133,7 +133,7 @@ describe('claimed lengths', () => {
       for (const peer of peers) peer.destroy();
     }
     hostile.logger.lines.length = 0;
-    const after = sampleMemory();
+    const after = await sampleMemory();
     const growth = reportMemory('1,000 claims of 2^32-1 bytes', before, after);
     expect(growth).toBeLessThan(4 * 1024 * 1024);
     await hostile.expectHealthy();
@@ -146,9 +146,9 @@ describe('nesting', () => {
     ['maps', Buffer.concat([Buffer.from('81a16b'.repeat(100_000), 'hex'), Buffer.from([0x01])])],
     ['arrays and maps alternating', Buffer.concat([Buffer.from('91 81a16b'.replace(/ /g, '').repeat(50_000), 'hex'), Buffer.from([0x01])])],
   ])('100,000 levels of %s: refused at level 101, no stack overflow, connection closed', async (_name, attack) => {
-    const before = sampleMemory();
+    const before = await sampleMemory();
     await hostile.expectBreach(attack, /protocol breach: nesting depth 101 exceeds the limit of 100/);
-    const growth = reportMemory('nesting 100,000 levels', before, sampleMemory());
+    const growth = reportMemory('nesting 100,000 levels', before, await sampleMemory());
     expect(growth).toBeLessThan(4 * 1024 * 1024);
     await hostile.expectHealthy();
   });

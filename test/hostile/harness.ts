@@ -205,11 +205,18 @@ export interface MemorySample {
   readonly rss: number;
 }
 
-/** Collects garbage twice (vitest runs the forks with `--expose-gc`), then samples. */
-export function sampleMemory(): MemorySample {
+/**
+ * V8 takes freed ArrayBuffers off `arrayBuffers` on a background sweeper after a GC: a sample
+ * taken at once sometimes counted 15-25 MB already gone (bench/servers/arrpc-memory.mjs).
+ */
+const SWEEP_MS = 200;
+
+/** Collects garbage, lets the sweeper finish, collects again (vitest runs the forks with `--expose-gc`), then samples. */
+export async function sampleMemory(): Promise<MemorySample> {
   const gc = globalThis.gc;
   if (gc === undefined) throw new Error('the hostile suite needs node --expose-gc (vitest.config.ts execArgv)');
   gc();
+  await sleep(SWEEP_MS);
   gc();
   const usage = process.memoryUsage();
   return { held: usage.heapUsed + usage.arrayBuffers, rss: usage.rss };

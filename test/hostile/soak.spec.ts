@@ -101,12 +101,12 @@ describe('memory an idle connection keeps', () => {
     try {
       for (let i = 0; i < PEERS; i++) peers.push(await TestPeer.connect(server.port));
       for (const peer of peers) expect(await peer.request('echo', 'warm')).toBe('warm');
-      const before = sampleMemory();
+      const before = await sampleMemory();
       for (const peer of peers) {
         expect(((await peer.request('big', MAX_BLOB_BYTES)) as Uint8Array).length).toBe(MAX_BLOB_BYTES);
         await peer.raw.readAvailable(0); // the raw socket's own copy of what it read: not the server's
       }
-      const growth = reportMemory(`${PEERS} idle connections after one 1 MiB answer each (bound +${mib(IDLE_BOUND_BYTES)})`, before, sampleMemory());
+      const growth = reportMemory(`${PEERS} idle connections after one 1 MiB answer each (bound +${mib(IDLE_BOUND_BYTES)})`, before, await sampleMemory());
       expect(growth).toBeLessThan(IDLE_BOUND_BYTES);
       for (const peer of peers) expect(await peer.request('echo', 'still served')).toBe('still served');
     } finally {
@@ -124,7 +124,7 @@ describe(`a ${SECONDS} s soak: 3 servers (plain, signed, TLS), ${SERVER_KINDS.le
     const closedBefore = await sampleClosed();
     await Promise.all(loads.map((load) => load.client.connect()));
     await primeConnections();
-    const openBefore = sampleMemory();
+    const openBefore = await sampleMemory();
     const warmUpIds = ledger.issued;
 
     const start = ledger.now();
@@ -136,7 +136,7 @@ describe(`a ${SECONDS} s soak: 3 servers (plain, signed, TLS), ${SERVER_KINDS.le
     const elapsed = (ledger.now() - start) / 1000;
     const loadIds = ledger.issued;
     await primeConnections(); // again: connections replaced during the load start with small buffers
-    const openAfter = sampleMemory();
+    const openAfter = await sampleMemory();
     const connections = openConnections();
     const closedAfter = await sampleClosed();
 

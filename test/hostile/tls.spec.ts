@@ -108,7 +108,7 @@ describe('TLS port', () => {
   it('fifty truncated handshakes at once: all released by the timeout, memory back where it was', async () => {
     const hello = await captureClientHello();
     const baseline = await serverConnections(hostile);
-    const before = sampleMemory();
+    const before = await sampleMemory();
     const raws = await Promise.all(Array.from({ length: 50 }, () => connectRaw(hostile.port)));
     await Promise.all(raws.map((raw) => raw.write(hello.subarray(0, 100))));
     await expect.poll(() => serverConnections(hostile)).toBe(baseline + 50);
@@ -118,7 +118,7 @@ describe('TLS port', () => {
     for (const raw of raws) raw.destroy();
     raws.length = 0;
     hostile.logger.lines.length = 0;
-    const growth = reportMemory('50 truncated TLS handshakes, after the timeout', before, sampleMemory());
+    const growth = reportMemory('50 truncated TLS handshakes, after the timeout', before, await sampleMemory());
     expect(growth).toBeLessThan(4 * 1024 * 1024);
     await hostile.expectHealthy();
   });
