@@ -14,7 +14,7 @@ export const AUTH_FAILURE_MESSAGE =
 
 const SIGNATURE_HEX_LENGTH = 64;
 /** What `hexdigest()` writes, and so the only signatures the reference ever accepts. */
-const SIGNATURE_TEXT = /^[0-9a-f]{64}$/;
+const SIGNATURE_TEXT = new RegExp(`^[0-9a-f]{${SIGNATURE_HEX_LENGTH}}$`);
 
 /** SHA-256's block and digest sizes, in bytes. */
 const BLOCK_BYTES = 64;

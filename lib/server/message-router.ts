@@ -7,7 +7,7 @@ import { MessageDecoder, SignatureKey, readEnvelope, verifyMessage, type Envelop
 import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
 import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
 import type { ConnectionHandler } from './connection-handler.js';
-import type { Dispatch, MessageDispatcher, RequestRecord } from './dispatch.js';
+import type { Dispatch, HandlerRun, MessageDispatcher, RequestRecord } from './dispatch.js';
 import { RequestScope } from './request-scope.js';
 
 /** The parts of Nest's `Server` the router uses; `ArrpcServer` lends its own. */
@@ -25,7 +25,6 @@ export interface NestServerBridge {
   hasProcessingHooks(): boolean;
 }
 
-type Reply = (answer: unknown, failed: boolean) => void;
 /** Replies, then ends the run; `failed` defaults to true, as most early answers are errors. */
 type Finish = (answer: unknown, failed?: boolean) => void;
 
@@ -137,7 +136,7 @@ export class MessageRouter implements MessageDispatcher {
 
   private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope, record: RequestRecord): Dispatch {
     const context = new ArrpcContext(args, scope);
-    const start = (reply: Reply, done: () => void): void => {
+    const start: HandlerRun['start'] = (reply, done) => {
       const finish: Finish = (answer, failed = true) => {
         reply(answer, failed);
         done();
@@ -147,7 +146,7 @@ export class MessageRouter implements MessageDispatcher {
     return { run: { scope, label: args[0], start } };
   }
 
-  /** Runs a request through Nest's `handleRequest`, so the processing hooks see it. */
+  /** Runs a request: through Nest's `handleRequest` when processing hooks are set, so they see it; else directly. */
   private runRequest(handler: MessageHandler, data: unknown, context: ArrpcContext, scope: RequestScope, record: RequestRecord, finish: Finish): void {
     // The deadline is checked when the handler would start, after any wait for room.
     if (scope.expired) {
@@ -223,7 +222,7 @@ export class MessageRouter implements MessageDispatcher {
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
     const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
     // Nothing here may reject: nobody waits on this promise.
-    const start = async (reply: Reply, done: () => void): Promise<void> => {
+    const start: HandlerRun['start'] = async (reply, done) => {
       try {
         reply(null, false);
         await this.nest.handleEvent(route, packet, context);
