@@ -1,10 +1,11 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { connectable, defer, Observable, ReplaySubject, throwError } from 'rxjs';
-import { ARRPC_PING_PATTERN, ArrpcStatus } from '../constants.js';
+import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_PATTERN, ArrpcStatus } from '../constants.js';
 import { resolveClientOptions, type ArrpcClientOptions, type ResolvedClientOptions } from '../options/index.js';
 import { MAX_TIMEOUT_MS } from '../options/client-options.js';
 import type { EnvelopeKind } from '../protocol/index.js';
+import { activeTracer, ClientCallSpan } from '../tracing/index.js';
 import { ClientEventListeners, type ArrpcClientEvents } from './arrpc-client.events.js';
 import { ClientMetrics } from './client-metrics.js';
 import { ConnectionPool } from './connection-pool.js';
@@ -179,10 +180,20 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     // The envelope holds a str or a map; other patterns (numbers) take Nest's string form.
     const wirePattern = typeof pattern === 'string' || typeof pattern === 'object' ? pattern : this.normalizePattern(pattern);
     this.clientMetrics.openForCall();
-    const message = { kind, pattern: wirePattern, data: packet.data, metadata: packet.metadata };
+    const tracer = activeTracer();
+    const span = tracer === undefined ? undefined : ClientCallSpan.start(tracer, this.patternText(wirePattern));
+    // A plain message (the default pattern) has no `meta` to carry the span's context.
+    const metadata = span === undefined || wirePattern === ARRPC_DEFAULT_PATTERN ? packet.metadata : span.inject(packet.metadata);
+    const message = { kind, pattern: wirePattern, data: packet.data, metadata };
     const request = new PendingRequest(message, timeoutMs, settle, this.metricsPattern(wirePattern));
     request.idempotent = this.isIdempotent(wirePattern);
+    request.span = span;
     return request;
+  }
+
+  /** A str pattern as it is; an object pattern as Nest's normalised text. */
+  private patternText(pattern: unknown): string {
+    return typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern);
   }
 
   /** Whether `idempotentPatterns` names `pattern` (an object pattern by Nest's normalised text). */
@@ -190,7 +201,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     const idempotent = this.idempotent;
     if (idempotent === true) return true;
     if (idempotent.size === 0) return false;
-    return idempotent.has(typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern));
+    return idempotent.has(this.patternText(pattern));
   }
 
   /**
@@ -201,7 +212,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     if (!this.clientMetrics.recorder.enabled || pattern === ARRPC_PING_PATTERN) return undefined;
     // Only the opt-in histogram reads it: no per-call normalising without it.
     if (this.options.metricsHistogram === false) return '';
-    return typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern);
+    return this.patternText(pattern);
   }
 }
 

@@ -133,7 +133,10 @@ export class Endpoint {
       const remainingMs = request.remainingMs();
       // Less than a whole millisecond left: a server would find the deadline passed already.
       if (remainingMs !== undefined && remainingMs < 1) request.fail(new RpcTimeoutException(this.contextOf(request), request.timeoutMs));
-      else connection.write(request, remainingMs);
+      else {
+        request.span?.wroteTo(this.host, this.port);
+        connection.write(request, remainingMs);
+      }
     }
   }
 

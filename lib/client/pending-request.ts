@@ -1,6 +1,7 @@
 import type { PacketMetadata } from '@nestjs/microservices';
 import type { ClientEndpointMetrics } from '../metrics/index.js';
 import type { EnvelopeKind } from '../protocol/index.js';
+import type { ClientCallSpan } from '../tracing/index.js';
 import type { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 
@@ -52,6 +53,8 @@ export class PendingRequest {
    * it was written to. `undefined` with metrics off.
    */
   metrics: ClientEndpointMetrics | undefined;
+  /** Its OpenTelemetry span; `undefined` unless a tracer provider is registered. */
+  span: ClientCallSpan | undefined;
   /** `performance.now()` by which the answer must come; `undefined` without a timeout. */
   readonly deadline: number | undefined;
   /** `performance.now()` at the call when it is recorded; 0 otherwise (nothing is timed). */
@@ -144,6 +147,7 @@ export class PendingRequest {
     if (this.abortListener) this.signal!.removeEventListener('abort', this.abortListener);
     // Before the caller hears of it: a scrape right after the answer already counts it.
     if (this.metrics !== undefined && this.metricsPattern !== undefined) this.record(this.metrics, error);
+    this.span?.end(error);
     try {
       this.settle(error, value);
     } catch (callbackError) {

@@ -4,6 +4,7 @@ import { isObservable, type Observable, throwError } from 'rxjs';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
 import type { ResolvedServerOptions } from '../options/server-options.js';
 import { MessageDecoder, SignatureKey, readEnvelope, verifyMessage, type Envelope } from '../protocol/index.js';
+import { traceHandler } from '../tracing/index.js';
 import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
 import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
 import type { ConnectionHandler } from './connection-handler.js';
@@ -143,7 +144,7 @@ export class MessageRouter implements MessageDispatcher {
       };
       this.runRequest(handler, data, context, scope, record, finish);
     };
-    return { run: { scope, label: args[0], start } };
+    return { run: { scope, label: args[0], start: traceHandler(start, args[0], args[1], args[2]) } };
   }
 
   /** Runs a request: through Nest's `handleRequest` when processing hooks are set, so they see it; else directly. */
@@ -232,7 +233,7 @@ export class MessageRouter implements MessageDispatcher {
         done();
       }
     };
-    return { run: { scope, label: pattern, start } };
+    return { run: { scope, label: pattern, start: traceHandler(start, pattern, envelope.meta, connection) } };
   }
 
   /** The deadline from a request's `arrpc-timeout-ms`; an invalid value is ignored. */
