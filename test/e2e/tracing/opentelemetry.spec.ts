@@ -6,55 +6,38 @@ import { Controller, Get, Inject, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ARRPC_DEFAULT_PATTERN, ArrpcClient, ArrpcModule, ArrpcServer, ConnectException, decodeMessage } from '../../../lib/index.js';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ARRPC_DEFAULT_PATTERN,
+  ArrpcClient,
+  ArrpcModule,
+  ArrpcServer,
+  ConnectException,
+  MessageEncoder,
+  decodeMessage,
+} from '../../../lib/index.js';
+import { pythonStyleCall } from '../../support/python-client.js';
 import { startPythonPeer } from '../../support/python-peer.js';
 import { unusedPort } from '../../support/sockets.js';
+import { endedSpan, parentOf, registerTracing, type RegisteredTracing } from '../../support/tracing.js';
 import { clientFactory, errorOf, useCleanup } from '../client/helpers.js';
 import { portOf, startServer } from '../server/helpers.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+let tracing: RegisteredTracing;
+beforeAll(() => {
+  tracing = registerTracing();
+});
+afterAll(() => tracing.close());
 /** The test's own tracer, standing in for HTTP instrumentation on the gateway. */
 const testTracer = () => trace.getTracer('test');
 
-beforeAll(() => {
-  trace.setGlobalTracerProvider(provider);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
-});
-
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
-});
-
 const track = useCleanup();
 const newClient = clientFactory(track);
-afterEach(() => exporter.reset());
+afterEach(() => tracing.exporter.reset());
 
-/** The ended spans named `name` of `kind`. */
-function spansOf(name: string, kind: SpanKind): ReadableSpan[] {
-  return exporter.getFinishedSpans().filter((span) => span.name === name && span.kind === kind);
-}
-
-/** The one ended span named `name` of `kind`, waiting for it to end. */
-async function spanOf(name: string, kind: SpanKind): Promise<ReadableSpan> {
-  return vi.waitFor(() => {
-    const spans = spansOf(name, kind);
-    expect(spans).toHaveLength(1);
-    return spans[0]!;
-  });
-}
-
-function parentOf(span: ReadableSpan): string | undefined {
-  return span.parentSpanContext?.spanId;
-}
+/** The one ended span named `name` of `kind`. */
+const spanOf = (name: string, kind: SpanKind): Promise<ReadableSpan> => endedSpan(tracing.exporter, name, kind);
 
 @Controller()
 class StockController {
@@ -160,7 +143,7 @@ describe('OpenTelemetry: one trace from HTTP through arrpc to a downstream serve
     expect(stockClient.attributes).toMatchObject({ 'rpc.method': 'stock.check', 'server.port': stockPort });
     expect(stockServer.attributes).toMatchObject({ 'rpc.method': 'stock.check', 'network.peer.address': '127.0.0.1' });
     for (const span of chain) expect(span.status.code).toBe(SpanStatusCode.UNSET);
-    expect(exporter.getFinishedSpans()).toHaveLength(5);
+    expect(tracing.exporter.getFinishedSpans()).toHaveLength(chain.length);
   });
 
   it('records a handler error on both sides with its class and code', async () => {
@@ -217,7 +200,15 @@ describe('OpenTelemetry: one trace from HTTP through arrpc to a downstream serve
   });
 });
 
-describe('OpenTelemetry with a Python peer', () => {
+@Controller()
+class EchoController {
+  @MessagePattern(ARRPC_DEFAULT_PATTERN)
+  echo(@Payload() value: unknown): unknown {
+    return value;
+  }
+}
+
+describe('OpenTelemetry with Python peers', () => {
   it('gives a plain message its client span and writes nothing but the value', async () => {
     const peer = track(await startPythonPeer());
     const client = newClient({ port: peer.port });
@@ -238,5 +229,17 @@ describe('OpenTelemetry with a Python peer', () => {
     const span = await spanOf(ARRPC_DEFAULT_PATTERN, SpanKind.CLIENT);
     expect(parentOf(span)).toBe(job.spanContext().spanId);
     expect(span.attributes).toMatchObject({ 'rpc.system': 'arrpc', 'rpc.method': ARRPC_DEFAULT_PATTERN, 'server.port': peer.port });
+  });
+
+  it('serves a plain message from a Python client in a span of its own trace', async () => {
+    const server = track(await startServer([EchoController]));
+    const value = { id: 7 };
+
+    const answer = await pythonStyleCall(server.port, new MessageEncoder().encode(value));
+
+    expect(decodeMessage(answer as Buffer)).toEqual(value);
+    const span = await spanOf(ARRPC_DEFAULT_PATTERN, SpanKind.SERVER);
+    expect(span.parentSpanContext).toBeUndefined();
+    expect(span.attributes).toMatchObject({ 'rpc.system': 'arrpc', 'rpc.method': ARRPC_DEFAULT_PATTERN, 'server.port': server.port });
   });
 });
