@@ -5,7 +5,7 @@ import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_PATTERN, ArrpcStatus } from '../const
 import { resolveClientOptions, type ArrpcClientOptions, type ResolvedClientOptions } from '../options/index.js';
 import { MAX_TIMEOUT_MS } from '../options/client-options.js';
 import type { EnvelopeKind } from '../protocol/index.js';
-import { activeTracer, ClientCallSpan } from '../tracing/index.js';
+import { ClientCallSpan } from '../tracing/index.js';
 import { ClientEventListeners, type ArrpcClientEvents } from './arrpc-client.events.js';
 import { ClientMetrics } from './client-metrics.js';
 import { ConnectionPool } from './connection-pool.js';
@@ -45,6 +45,9 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
   private readonly clientMetrics: ClientMetrics;
   /** `idempotentPatterns`: `true`, or the patterns as a set. */
   private readonly idempotent: true | ReadonlySet<string>;
+  /** A str pattern as it is; an object pattern as Nest's normalised text. Bound: tracing takes it as is. */
+  private readonly patternText = (pattern: unknown): string =>
+    typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern);
 
   constructor(options: ArrpcClientOptions) {
     super();
@@ -180,8 +183,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     // The envelope holds a str or a map; other patterns (numbers) take Nest's string form.
     const wirePattern = typeof pattern === 'string' || typeof pattern === 'object' ? pattern : this.normalizePattern(pattern);
     this.clientMetrics.openForCall();
-    const tracer = activeTracer();
-    const span = tracer === undefined ? undefined : ClientCallSpan.start(tracer, this.patternText(wirePattern));
+    const span = ClientCallSpan.start(wirePattern, this.patternText);
     // A plain message (the default pattern) has no `meta` to carry the span's context.
     const metadata = span === undefined || wirePattern === ARRPC_DEFAULT_PATTERN ? packet.metadata : span.inject(packet.metadata);
     const message = { kind, pattern: wirePattern, data: packet.data, metadata };
@@ -189,11 +191,6 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     request.idempotent = this.isIdempotent(wirePattern);
     request.span = span;
     return request;
-  }
-
-  /** A str pattern as it is; an object pattern as Nest's normalised text. */
-  private patternText(pattern: unknown): string {
-    return typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern);
   }
 
   /** Whether `idempotentPatterns` names `pattern` (an object pattern by Nest's normalised text). */

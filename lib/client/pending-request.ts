@@ -1,7 +1,7 @@
 import type { PacketMetadata } from '@nestjs/microservices';
 import type { ClientEndpointMetrics } from '../metrics/index.js';
 import type { EnvelopeKind } from '../protocol/index.js';
-import type { ClientCallSpan } from '../tracing/index.js';
+import type { ClientCallSpan } from '../tracing/client-span.js';
 import type { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 

@@ -1,6 +1,6 @@
-import type { Span, Tracer } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, recordFailure, rpcAttributes } from './span-attributes.js';
-import { otelApi } from './otel-api.js';
+import { activeTracer, otelApi } from './otel-api.js';
 
 /** Metadata as a dispatch hook sets it (Nest's `PacketMetadata`). */
 type Metadata = Readonly<Record<string, string>>;
@@ -12,23 +12,32 @@ type Metadata = Readonly<Record<string, string>>;
 export class ClientCallSpan {
   private constructor(private readonly span: Span) {}
 
-  /** Starts the span of a call to `method` (the pattern as text) under the active context. */
-  static start(tracer: Tracer, method: string): ClientCallSpan {
+  /**
+   * Starts the span of a call to `pattern` under the active context; `undefined` when no tracer
+   * provider is registered. `text` gives the pattern's text, only then: tracing is off in most
+   * processes.
+   */
+  static start<P>(pattern: P, text: (pattern: P) => string): ClientCallSpan | undefined {
+    const tracer = activeTracer();
+    if (tracer === undefined) return undefined;
     const api = otelApi();
-    return new ClientCallSpan(tracer.startSpan(method, { kind: api.SpanKind.CLIENT, attributes: rpcAttributes(method) }, api.context.active()));
+    const name = text(pattern);
+    return new ClientCallSpan(tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes: rpcAttributes(name) }, api.context.active()));
   }
 
   /**
    * The dispatch hook's `metadata` with this span's context added by the global propagator
    * (`traceparent`, `tracestate`, `baggage` with the W3C ones). The propagator's keys win over
-   * the hook's: they name the span the server's must be a child of.
+   * the hook's: they name the span the server's must be a child of. `undefined` when there
+   * is nothing to write.
    */
-  inject(metadata: Metadata | undefined): Record<string, string> {
+  inject(metadata: Metadata | undefined): Metadata | undefined {
     const api = otelApi();
     // No prototype: a `__proto__` key from the hook stays an ordinary key.
     const carrier: Record<string, string> = Object.assign(Object.create(null), metadata);
     api.propagation.inject(api.trace.setSpan(api.context.active(), this.span), carrier);
-    return carrier;
+    // Nothing from the hook and nothing injected (no propagator): no empty `meta` either.
+    return metadata === undefined && Object.keys(carrier).length === 0 ? undefined : carrier;
   }
 
   /** The call is being written to `host:port`: the span's `server.address` and `server.port`. */

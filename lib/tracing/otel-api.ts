@@ -6,7 +6,7 @@ import type { ProxyTracerProvider, Tracer } from '@opentelemetry/api';
 export type Otel = typeof OtelApi;
 
 /** The instrumentation scope our spans are created under. */
-export const TRACER_NAME = 'nestjs-arrpc';
+const TRACER_NAME = 'nestjs-arrpc';
 
 /** Not tried yet: `undefined`; not installed: `null`. */
 let otel: Otel | null | undefined;
@@ -17,7 +17,7 @@ let otel: Otel | null | undefined;
  * providers in a global registry keyed by major version, so the copy an ESM application imported
  * and this one see the same tracer provider, propagator and context manager.
  */
-export function loadOtel(): Otel | null {
+function loadOtel(): Otel | null {
   if (otel === undefined) {
     try {
       otel = createRequire(import.meta.url)('@opentelemetry/api') as Otel;

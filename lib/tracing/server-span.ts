@@ -1,6 +1,7 @@
 import type { Tracer } from '@opentelemetry/api';
 import { createRemoteException } from '../errors/index.js';
 import { parseRemoteError } from '../protocol/index.js';
+import type { HandlerRun } from '../server/dispatch.js';
 import { activeTracer, otelApi } from './otel-api.js';
 import {
   ATTR_PEER_ADDRESS,
@@ -12,8 +13,8 @@ import {
   type SpanFailure,
 } from './span-attributes.js';
 
-/** How a handler run starts (the router's `HandlerRun['start']`). */
-type StartHandler = (reply: (answer: unknown, failed: boolean) => void, done: () => void) => void;
+type StartHandler = HandlerRun['start'];
+type Reply = Parameters<StartHandler>[0];
 
 /** The two ends of the connection a message came on (the server's own end when known). */
 export interface ServedConnection {
@@ -46,7 +47,7 @@ function runInSpan(
   pattern: string,
   meta: Readonly<Record<string, string>> | undefined,
   connection: ServedConnection,
-  reply: (answer: unknown, failed: boolean) => void,
+  reply: Reply,
   done: () => void,
 ): void {
   const api = otelApi();

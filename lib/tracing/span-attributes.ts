@@ -3,18 +3,18 @@ import type { Attributes, Span } from '@opentelemetry/api';
 import type { Otel } from './otel-api.js';
 
 /** `rpc.system`'s value for arrpc calls. */
-export const RPC_SYSTEM = 'arrpc';
+const RPC_SYSTEM = 'arrpc';
 
-export const ATTR_RPC_SYSTEM = 'rpc.system';
+const ATTR_RPC_SYSTEM = 'rpc.system';
 /** `rpc.system`'s name in the newer RPC conventions; both are written. */
-export const ATTR_RPC_SYSTEM_NAME = 'rpc.system.name';
-export const ATTR_RPC_METHOD = 'rpc.method';
-export const ATTR_RPC_STATUS_CODE = 'rpc.response.status_code';
+const ATTR_RPC_SYSTEM_NAME = 'rpc.system.name';
+const ATTR_RPC_METHOD = 'rpc.method';
+const ATTR_RPC_STATUS_CODE = 'rpc.response.status_code';
 export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
 export const ATTR_PEER_ADDRESS = 'network.peer.address';
 export const ATTR_PEER_PORT = 'network.peer.port';
-export const ATTR_ERROR_TYPE = 'error.type';
+const ATTR_ERROR_TYPE = 'error.type';
 
 /** The attributes every arrpc span starts with; `method` is the pattern as text. */
 export function rpcAttributes(method: string): Attributes {
