@@ -97,11 +97,12 @@ export class MessageRouter implements MessageDispatcher {
       record.counted = false;
       return Answered.ping;
     }
-    const handler = this.nest.handlers.get(this.nest.normalizePattern(envelope.pattern as MsPattern));
+    const route = this.nest.normalizePattern(envelope.pattern as MsPattern);
+    const handler = this.nest.handlers.get(route);
     if (handler === undefined) return this.noHandler(pattern, connection);
     record.handlerFunc = this.nest.handlerName(handler);
     const scope = new RequestScope(this.deadline(envelope.meta, connection));
-    return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope, record);
+    return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope, record, route);
   }
 
   private plain(message: unknown, byteLength: number, connection: ConnectionHandler, signed: boolean, record: RequestRecord): Dispatch {
@@ -127,7 +128,7 @@ export class MessageRouter implements MessageDispatcher {
     const handler = this.nest.handlers.get(route);
     if (handler === undefined) return this.noHandler(pattern, connection);
     record.handlerFunc = this.nest.handlerName(handler);
-    return this.request(handler, data, [pattern, undefined, connection, signed], new RequestScope(undefined), record);
+    return this.request(handler, data, [pattern, undefined, connection, signed], new RequestScope(undefined), record, route);
   }
 
   private noHandler(pattern: string, connection: ConnectionHandler): Dispatch {
@@ -135,7 +136,8 @@ export class MessageRouter implements MessageDispatcher {
     return Answered.noHandler;
   }
 
-  private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope, record: RequestRecord): Dispatch {
+  /** `route` is the handler's key (Nest's normalised pattern), which names the handler's span. */
+  private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope, record: RequestRecord, route: string): Dispatch {
     const context = new ArrpcContext(args, scope);
     const start: HandlerRun['start'] = (reply, done) => {
       const finish: Finish = (answer, failed = true) => {
@@ -144,7 +146,7 @@ export class MessageRouter implements MessageDispatcher {
       };
       this.runRequest(handler, data, context, scope, record, finish);
     };
-    return { run: { scope, label: args[0], start: traceHandler(start, args[0], args[1], args[2]) } };
+    return { run: { scope, label: args[0], start: traceHandler(start, route, args[1], args[2]) } };
   }
 
   /** Runs a request: through Nest's `handleRequest` when processing hooks are set, so they see it; else directly. */
@@ -233,7 +235,7 @@ export class MessageRouter implements MessageDispatcher {
         done();
       }
     };
-    return { run: { scope, label: pattern, start: traceHandler(start, pattern, envelope.meta, connection) } };
+    return { run: { scope, label: pattern, start: traceHandler(start, route, envelope.meta, connection) } };
   }
 
   /** The deadline from a request's `arrpc-timeout-ms`; an invalid value is ignored. */

@@ -28,7 +28,8 @@ export interface ServedConnection {
  * `start`, run inside a SERVER span when a tracer provider is registered; `start` itself
  * otherwise. The span's parent is the context the client's propagator put in `meta` (none for
  * plain messages: a new trace); it lasts from the handler's start to its end, and is made
- * current for the handler, so the calls the handler makes are its children.
+ * current for the handler, so the calls the handler makes are its children. `pattern` is the
+ * handler's key (Nest's normalised pattern): the name a client's span has too.
  */
 export function traceHandler(
   start: StartHandler,

@@ -51,6 +51,11 @@ class StockController {
     throw new RpcException('out of stock');
   }
 
+  @MessagePattern({ cmd: 'stock.count', v: 1 })
+  count(): number {
+    return 3;
+  }
+
   @EventPattern('stock.noted')
   noted(@Payload() _count: number): void {}
 }
@@ -98,7 +103,7 @@ async function startApps(): Promise<{ gatewayUrl: string; ordersPort: number; st
       const baggage = propagation.createBaggage({ tenant: { value: 'acme' } });
       const withBaggage = propagation.setBaggage(context.active(), baggage);
       return context.with(withBaggage, () =>
-        testTracer().startActiveSpan(`GET /orders/:item`, { kind: SpanKind.SERVER }, async (span) => {
+        testTracer().startActiveSpan('GET /orders/:item', { kind: SpanKind.SERVER }, async (span) => {
           try {
             return await this.client.call(item === 'fail' ? 'orders.fail' : 'orders.get', item).catch((error: Error) => ({ error: error.name }));
           } finally {
@@ -185,6 +190,18 @@ describe('OpenTelemetry: one trace from HTTP through arrpc to a downstream serve
     const eventServer = await spanOf('stock.noted', SpanKind.SERVER);
     expect(parentOf(eventClient)).toBe(job.spanContext().spanId);
     expect(parentOf(eventServer)).toBe(eventClient.spanContext().spanId);
+  });
+
+  it('names the spans of an object pattern by its normalised text on both sides', async () => {
+    const stock = track(await startServer([StockController]));
+    const client = newClient({ port: stock.port, peer: 'nestjs-arrpc' });
+
+    expect(await client.call({ v: 1, cmd: 'stock.count' }, null)).toBe(3);
+
+    const name = '{"cmd":"stock.count","v":1}';
+    const server = await spanOf(name, SpanKind.SERVER);
+    expect(parentOf(server)).toBe((await spanOf(name, SpanKind.CLIENT)).spanContext().spanId);
+    expect(server.attributes['rpc.method']).toBe(name);
   });
 
   it('ends a call that never reached a server with ConnectException on its span', async () => {
