@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { ArrpcClientOptions, ArrpcServerOptions } from '../lib/index.js';
 
-/** Every environment variable the sample reads; the README's table lists the same. */
+/** Every environment variable the sample reads; docs/sample.md's table lists the same. */
 export const SAMPLE_ENV = [
   'ARRPC_HOST',
   'ARRPC_PORT',

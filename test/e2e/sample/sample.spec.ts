@@ -1,4 +1,4 @@
-// The sample, started as the README says (`tsc -p tsconfig.sample.json`, then
+// The sample, started as docs/sample.md says (`tsc -p tsconfig.sample.json`, then
 // `ARRPC_PORT=0 HTTP_PORT=0 node dist/sample/main.js`), reached every way a user would: an
 // ArrpcClient, a Python-style client, the CLI, HTTP and /metrics; then stopped with SIGTERM.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
