@@ -1,6 +1,6 @@
 /**
  * Public defaults and reserved names. Every default lives here as a named
- * constant so the README, the option resolvers and the tests agree.
+ * constant so the docs, the option resolvers and the tests agree.
  */
 
 /**

@@ -155,3 +155,6 @@ export {
   type ArrpcConnectAttempt,
   type ArrpcErrorContext,
 } from './errors/index.js';
+
+// HTTP apps that call arrpc
+export { ArrpcHttpExceptionFilter, httpErrorBody, type ArrpcHttpErrorBody } from './http/index.js';

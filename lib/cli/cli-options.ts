@@ -53,7 +53,7 @@ export const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpecs;
 
-/** The commands and their flags, for help texts and the README test. */
+/** The commands and their flags, for help texts and the docs test (test/readme.spec.ts). */
 export const CLI_COMMANDS = { call: CALL_OPTIONS, serve: SERVE_OPTIONS } as const;
 
 /**

@@ -4,7 +4,7 @@ import { ArrpcProtocolError } from '../protocol/index.js';
 
 /**
  * The CLI's exit codes, one per kind of failure, so scripts can tell a remote
- * `RpcException` from a server that is down. Listed in `--help` and the README.
+ * `RpcException` from a server that is down. Listed in `--help` and docs/cli.md.
  */
 export const CliExitCode = {
   /** The answer was printed (`call`), or the server stopped on a signal (`serve`). */

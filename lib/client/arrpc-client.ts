@@ -29,7 +29,7 @@ export interface ArrpcCallOptions {
  *
  * Sending to `ARRPC_DEFAULT_PATTERN` writes the data raw (a Python server's
  * handler receives it as is); any other pattern is wrapped in an envelope.
- * Connections open lazily, on the first call; see the README's "Client" section.
+ * Connections open lazily, on the first call; see docs/client.md.
  */
 export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> implements OnApplicationShutdown {
   /**

@@ -35,7 +35,7 @@ const LOST_REASON = 'connection-lost';
 /**
  * Every connection of one `ArrpcClient` (what `unwrap()` returns): its endpoints, each with its
  * queue and its open connections, and the rules that choose an endpoint for each request and
- * move requests when an endpoint fails (README "Running many replicas").
+ * move requests when an endpoint fails (docs/replicas.md).
  */
 export class ConnectionPool {
   private readonly set: EndpointSet;

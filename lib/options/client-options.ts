@@ -106,8 +106,8 @@ export interface ArrpcClientOptions {
   port?: number;
   /**
    * Several servers, each `'host:port'` (`'[::1]:4000'` for an IPv6 address), instead of
-   * `host` and `port`. Requests are spread over them by {@link balance}; see the README's
-   * "Running many replicas". Defaults to none: `host` and `port` are the one server.
+   * `host` and `port`. Requests are spread over them by {@link balance}; see
+   * docs/replicas.md. Defaults to none: `host` and `port` are the one server.
    */
   endpoints?: readonly string[];
   /**
