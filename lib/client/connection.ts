@@ -162,7 +162,10 @@ export class Connection {
     clearTimeout(this.ageTimer);
     if (this.inFlight.length > 0) abandon(this.socket);
     else this.socket.destroy();
-    for (const request of this.inFlight.splice(0)) this.owner.onLost(this, request, failure(this.contextOf(request), reason));
+    for (const request of this.inFlight.splice(0)) {
+      // One that timed out or was cancelled has its outcome already: it is never sent again.
+      if (!request.settled) this.owner.onLost(this, request, failure(this.contextOf(request), reason));
+    }
     this.settings.logger?.debug(`connection to ${this.settings.endpoint} closed${reason ? `: ${reason.message}` : ''}`);
     this.owner.onClose(this, reason, failed);
   }

@@ -109,7 +109,7 @@ export class Endpoint {
 
   /** Queues `request` here and writes it as soon as a connection has room. */
   enqueue(request: PendingRequest, leftBecause?: string): void {
-    request.placeOn(this, leftBecause);
+    if (!request.placeOn(this, leftBecause)) return;
     if (this.metrics !== undefined) request.metrics = this.metrics;
     this.queue.push(request);
     this.pump();

@@ -95,9 +95,10 @@ export class PendingRequest {
   /**
    * Puts it on `endpoint`'s queue: first placement, or a move (what it did where it was, and
    * `leftBecause`, are kept for the `ConnectException` that may end it). A written call becomes
-   * queued again.
+   * queued again; a settled one stays settled: false, nothing done.
    */
-  placeOn(endpoint: Endpoint, leftBecause?: string): void {
+  placeOn(endpoint: Endpoint, leftBecause?: string): boolean {
+    if (this.state === 'settled') return false;
     if (this.endpoint !== undefined && this.endpoint !== endpoint) {
       (this.visits ??= []).push({ endpoint: this.endpoint, attempts: this.attemptsHere, note: leftBecause });
       this.attemptsHere = 0;
@@ -105,6 +106,7 @@ export class PendingRequest {
     this.endpoint = endpoint;
     this.state = 'queued';
     this.connection = undefined;
+    return true;
   }
 
   /**
