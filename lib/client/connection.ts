@@ -8,7 +8,6 @@ import {
   type ArrpcErrorContext,
   type ArrpcException,
 } from '../errors/index.js';
-import type { ClientEndpointMetrics } from '../metrics/index.js';
 import {
   MessageDecoder,
   MessageEncoder,
@@ -16,7 +15,7 @@ import {
   type ArrpcProtocolError,
   type DecoderLimits,
 } from '../protocol/index.js';
-import type { PendingRequest } from './pending-request.js';
+import type { PendingRequest, RequestLine } from './pending-request.js';
 import { encodeRequest, type RequestEncoding } from './request-encoding.js';
 
 /** Fixed for every connection of one client. */
@@ -29,8 +28,6 @@ export interface ConnectionSettings {
   readonly encoding: RequestEncoding;
   /** Set in debug mode only. */
   readonly logger: Logger | undefined;
-  /** The endpoint's metrics; `undefined` with metrics off. */
-  readonly metrics: ClientEndpointMetrics | undefined;
 }
 
 /** What a connection tells its owner. */
@@ -39,6 +36,8 @@ export interface ConnectionOwner {
   onAnswer(connection: Connection): void;
   /** Room for another request: an answer came, or the connection retired by age. */
   onRoom(connection: Connection): void;
+  /** A request written here timed out or was cancelled (`reason` says which) before its answer. */
+  onAbandoned(connection: Connection, reason: Error): void;
   /**
    * `request` was answered `UnavailableException` (the server is draining): it never ran. The
    * owner settles it, with `error` or by sending it elsewhere.
@@ -68,7 +67,7 @@ const lostConnection: FailureFactory = (context, cause) => new ConnectionLostExc
  * any request that ends without its answer (timeout, cancellation, bad bytes)
  * closes the connection, since a late answer would go to the wrong caller.
  */
-export class Connection {
+export class Connection implements RequestLine {
   private readonly inFlight: PendingRequest[] = [];
   private readonly decoder: MessageDecoder;
   private readonly encoder = new MessageEncoder();
@@ -122,12 +121,18 @@ export class Connection {
     } catch (error) {
       return request.fail(error as Error);
     }
-    request.state = 'written';
-    request.connection = this;
-    request.bytes = bytes.length;
-    if (this.settings.metrics !== undefined) request.metrics = this.settings.metrics;
+    if (!request.markWritten(this, bytes.length)) return;
     this.inFlight.push(request);
     this.socket.write(bytes);
+  }
+
+  /**
+   * `request`, written here, settled without its answer (timed out, cancelled): the connection
+   * is closed, since that answer would reach the next caller.
+   */
+  abandon(_request: PendingRequest, reason: Error): void {
+    this.owner.onAbandoned(this, reason);
+    this.close(reason);
   }
 
   /** Takes no more requests; closes once those in flight are answered. */
