@@ -141,9 +141,10 @@ export class UnavailableException extends ArrpcException {
 }
 
 /**
- * The connection broke after the request was written (the server crashed,
- * closed, or another request on the connection timed out): it may have run,
- * so it is not sent again. Python returns `None` when the server drops the
+ * The connection broke after the request was written (the server crashed or
+ * closed, or the answer of a request given up ahead of it on the connection
+ * never came): it may have run, so it is not sent again, unless its pattern is
+ * in `idempotentPatterns`. Python returns `None` when the server drops the
  * connection.
  */
 export class ConnectionLostException extends ArrpcException {
@@ -155,7 +156,10 @@ export class ConnectionLostException extends ArrpcException {
   }
 }
 
-/** The caller cancelled the call; a written request's connection was replaced. */
+/**
+ * The caller cancelled the call. A written request's answer is dropped when it comes; its
+ * connection is closed (and replaced) only when no other request waits on it.
+ */
 export class CancelledException extends ArrpcException {
   override readonly name = 'CancelledException';
   readonly code = ArrpcErrorCode.Cancelled;
