@@ -231,6 +231,7 @@ export class ConnectionPool {
         this.logger?.debug(`probe of ${endpoint.address} failed: ${error.message}; next in ${delayMs} ms`);
       },
       hasOtherEndpoints: (endpoint) => this.set.endpoints.some((other) => other !== endpoint),
+      hasOtherHealthy: (endpoint) => this.set.endpoints.some((other) => other !== endpoint && other.healthy),
     };
   }
 

@@ -39,6 +39,8 @@ export interface EndpointOwner {
   onProbeFailed(endpoint: Endpoint, error: Error, delayMs: number): void;
   /** Whether other endpoints could take requests meanwhile (else this one connects on demand only). */
   hasOtherEndpoints(endpoint: Endpoint): boolean;
+  /** Whether another endpoint is healthy (`idle` or `up`): else this one is never ejected. */
+  hasOtherHealthy(endpoint: Endpoint): boolean;
 }
 
 /**
@@ -163,9 +165,13 @@ export class Endpoint {
     return (this.latestOpening ?? this.open()).finally(() => this.connectWaiters--);
   }
 
-  /** Counts a failure against the server (a connection attempt, a timeout, a broken connection); ejects it at the threshold. */
+  /**
+   * Counts a failure against the server (a connection attempt, a timeout, a broken connection);
+   * ejects it at the threshold, unless it is the last healthy endpoint: with nowhere else to
+   * send calls, shunning it would only fail them while the server may be back.
+   */
   recordFailure(error: Error): void {
-    if (this.ejection.fail() && this.healthy) {
+    if (this.ejection.fail() && this.healthy && this.owner.hasOtherHealthy(this)) {
       this.setState('ejected', error);
       this.recovery.scheduleProbe();
     }

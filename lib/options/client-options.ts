@@ -140,8 +140,9 @@ export interface ArrpcClientOptions {
   /**
    * Failures in a row (a failed connection attempt, a request timing out, a connection broken
    * with requests in flight) that eject an endpoint: it gets no new requests until a probe
-   * succeeds. Any answer from the server ends the run. Defaults to 3
-   * ({@link DEFAULT_EJECT_AFTER_FAILURES}); 0 is refused.
+   * succeeds. Any answer from the server ends the run. The last healthy endpoint is never
+   * ejected (a client with one endpoint never is): calls keep trying it. Defaults to 3
+   * ({@link DEFAULT_EJECT_AFTER_FAILURES}); 0 turns ejection off.
    */
   ejectAfterFailures?: number;
   /**
@@ -368,7 +369,7 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     metricsMaxErrorReasons: integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
     balance: oneOf('balance', given.balance ?? DEFAULT_BALANCE, BALANCES),
     maxConnectionAgeMs: given.maxConnectionAgeMs === 0 ? undefined : optionalPositive('maxConnectionAgeMs', given.maxConnectionAgeMs),
-    ejectAfterFailures: integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 1),
+    ejectAfterFailures: integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 0),
     ejectionBackoffMs,
     ejectionBackoffMaxMs,
     probe: probe(given.probe, peer),

@@ -1,14 +1,17 @@
 // A call's life on the client (issue "Lifecycle and bounds"): a settled call is never sent
 // again, a lone server is never shunned, a timeout while connecting says so, and the queue
 // of calls waiting for a connection is bounded.
+import * as net from 'node:net';
 import { Registry, type Counter } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
   ARRPC_DEFAULT_PATTERN,
   CancelledException,
+  ConnectException,
   RpcTimeoutException,
 } from '../../../lib/index.js';
 import { startPythonPeer, type PeerHandler } from '../../support/python-peer.js';
+import { freeServerClose, unusedPort } from '../../support/sockets.js';
 import { clientFactory, errorOf, sleep, useCleanup } from './helpers.js';
 
 const track = useCleanup();
@@ -20,6 +23,19 @@ const delayedEcho: PeerHandler = async (value) => {
   if (delay) await sleep(delay);
   return value;
 };
+
+/** A server on 127.0.0.1 that echoes each chunk (a Python server echoing small messages), on `port` when given. */
+async function startEcho(port = 0): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => socket.write(chunk));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, close: () => freeServerClose(server, sockets) };
+}
 
 /** Sum of a counter's values whose labels match `labels`. */
 async function counted(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -54,5 +70,47 @@ describe('a call given up after it was written (idempotent, two endpoints)', () 
     expect(peers[0]!.requests.length + peers[1]!.requests.length).toBe(1);
     expect(await counted(registry, 'arrpc_client_errors_total')).toBe(1);
     expect(await counted(registry, 'arrpc_client_retries_total')).toBe(0);
+  });
+});
+
+describe('a lone endpoint', () => {
+  it('is never ejected: once the server is back, the next call reaches it', async () => {
+    const server = await startEcho();
+    const { port } = server;
+    const client = newClient({ port, conMaxRetries: 1 });
+    const downs: string[] = [];
+    client.on('endpoint-down', (endpoint, reason) => downs.push(`${endpoint} ${reason}`));
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'first')).toBe('first');
+    await server.close();
+    await expect.poll(() => client.unwrap().sockets.length).toBe(0);
+    for (let i = 0; i < 5; i++) {
+      const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, i));
+      expect(error).toBeInstanceOf(ConnectException);
+      expect(error.message).toBe(`Failed to connect to 127.0.0.1:${port} with 1 attempts`);
+    }
+    track(await startEcho(port));
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'back')).toBe('back');
+    expect(downs).toEqual([]);
+  });
+
+  it('is the last healthy one left: of two refusing endpoints, one only is ejected', async () => {
+    const endpoints = await Promise.all(['127.0.0.2', '127.0.0.3'].map(async (host) => `${host}:${await unusedPort(host)}`));
+    const client = newClient({ endpoints, conMaxRetries: 1 });
+    const downs: string[] = [];
+    client.on('endpoint-down', (endpoint) => downs.push(endpoint));
+    for (let i = 0; i < 8; i++) expect(await errorOf(client.call(ARRPC_DEFAULT_PATTERN, i))).toBeInstanceOf(ConnectException);
+    expect(downs).toHaveLength(1);
+  });
+
+  it('ejectAfterFailures: 0 turns ejection off', async () => {
+    const server = track(await startEcho());
+    const refusing = `127.0.0.1:${await unusedPort()}`;
+    const client = newClient({ endpoints: [refusing, `127.0.0.1:${server.port}`], conMaxRetries: 1, ejectAfterFailures: 0, balance: 'round-robin' });
+    const downs: string[] = [];
+    client.on('endpoint-down', (endpoint) => downs.push(endpoint));
+    for (let i = 0; i < 8; i++) expect(await client.call(ARRPC_DEFAULT_PATTERN, i)).toBe(i);
+    expect(client.getOptions().ejectAfterFailures).toBe(0);
+    expect(client.unwrap().endpoints.map((endpoint) => endpoint.state)).toEqual(['idle', 'up']);
+    expect(downs).toEqual([]);
   });
 });

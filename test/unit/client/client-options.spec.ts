@@ -127,7 +127,7 @@ describe('resolveClientOptions', () => {
     ['a negative resolveIntervalMs', { port: 1, resolve: 'dns', resolveIntervalMs: -1 }, /"resolveIntervalMs".*\(0 for none\), got -1/],
     ['an unknown balance', { port: 1, balance: 'random' as never }, /"balance": expected 'p2c' or 'round-robin', got "random"/],
     ['a negative maxConnectionAgeMs', { port: 1, maxConnectionAgeMs: -1 }, /"maxConnectionAgeMs".*got -1/],
-    ['ejectAfterFailures 0', { port: 1, ejectAfterFailures: 0 }, /"ejectAfterFailures": expected an integer from 1 up, got 0/],
+    ['ejectAfterFailures -1', { port: 1, ejectAfterFailures: -1 }, /"ejectAfterFailures": expected an integer from 0 up, got -1/],
     ['ejectionBackoffMs 0', { port: 1, ejectionBackoffMs: 0 }, /"ejectionBackoffMs": expected a number of milliseconds above 0/],
     ['a cap below the back-off', { port: 1, ejectionBackoffMs: 500, ejectionBackoffMaxMs: 100 }, /"ejectionBackoffMaxMs": 100 is below "ejectionBackoffMs" \(500\)/],
     ['a probe toward nestjs-arrpc', { port: 1, peer: 'nestjs-arrpc', probe: { message: 1 } }, /"probe" is for peer 'python'/],
