@@ -99,7 +99,7 @@ export class ConnectionPool {
     if (request.deadline !== undefined || signal !== undefined) {
       request.watch(
         signal,
-        () => request.withdraw(new RpcTimeoutException(this.contextOf(request), request.timeoutMs)),
+        () => request.withdraw(this.timeoutError(request)),
         () => request.withdraw(new CancelledException(this.contextOf(request), signal?.reason)),
       );
     }
@@ -312,6 +312,14 @@ export class ConnectionPool {
     if (status === this.status) return;
     this.status = status;
     this.onStatus(status);
+  }
+
+  /** The error of a call whose time ran out: it says so when the time ran out while connecting. */
+  private timeoutError(request: PendingRequest): RpcTimeoutException {
+    const context = this.contextOf(request);
+    const site = request.site;
+    const connecting = request.state === 'queued' && site?.connecting ? { lastError: site.lastConnectError } : undefined;
+    return new RpcTimeoutException(context, request.timeoutMs, undefined, connecting);
   }
 
   private contextOf(request: PendingRequest): ArrpcErrorContext {

@@ -66,6 +66,7 @@ export class Endpoint {
   private readonly connectionSettings: ConnectionSettings;
   private readonly connectionOwner: ConnectionOwner;
   private lastGiveUpAttempts = 0;
+  private lastAttemptError: Error | undefined;
 
   constructor(
     /** The server's host name or address. */
@@ -109,6 +110,16 @@ export class Endpoint {
   /** How many requests wait here for a connection with room. */
   get queuedCount(): number {
     return this.queue.size;
+  }
+
+  /** True while no connection is open and one is being opened (retries included). */
+  get connecting(): boolean {
+    return this.live.length === 0 && this.opening > 0;
+  }
+
+  /** Why the latest connection attempt failed, until a connection opens. */
+  get lastConnectError(): Error | undefined {
+    return this.lastAttemptError;
   }
 
   /** Connection attempts of the latest opening that gave up. */
@@ -293,6 +304,7 @@ export class Endpoint {
   }
 
   private attemptFailed(error: Error): void {
+    this.lastAttemptError = error;
     for (const request of this.queue) request.attemptsHere++;
     this.recordFailure(error);
     this.owner.onAttemptFailed(this, error);
@@ -302,6 +314,7 @@ export class Endpoint {
   private adopt(socket: Socket, readmitted: boolean): Connection {
     const connection = new Connection(socket, this.connectionSettings, this.connectionOwner);
     this.live.push(connection);
+    this.lastAttemptError = undefined;
     const { maxConnectionAgeMs, random } = this.settings;
     if (maxConnectionAgeMs !== undefined) connection.retireAfter(maxConnectionAgeMs * (1 - AGE_JITTER + 2 * AGE_JITTER * random()));
     this.owner.onOpen(this, connection);

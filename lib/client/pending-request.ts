@@ -26,6 +26,10 @@ export interface RequestSite {
   readonly state: string;
   /** Where calls sent there are recorded; `undefined` with metrics off. */
   readonly metrics: ClientEndpointMetrics | undefined;
+  /** True while no connection is open there and one is being opened (retries included). */
+  readonly connecting: boolean;
+  /** Why the latest connection attempt there failed, until a connection opens. */
+  readonly lastConnectError: Error | undefined;
 }
 
 /** The connection a call was written to. */

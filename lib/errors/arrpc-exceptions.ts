@@ -113,8 +113,10 @@ function describeAttempt(attempt: ArrpcConnectAttempt): string {
 
 /**
  * The call took longer than its timeout ("Timed out", as Python's
- * `RpcTimeoutException`), or, with `remote` true, the server's deadline
- * passed before the handler started (the server's message).
+ * `RpcTimeoutException`; "Timed out while connecting to HOST:PORT (last:
+ * ECONNREFUSED)" when the time ran out while the client was still connecting,
+ * with the last connection error as `cause`), or, with `remote` true, the
+ * server's deadline passed before the handler started (the server's message).
  */
 export class RpcTimeoutException extends ArrpcException {
   override readonly name = 'RpcTimeoutException';
@@ -128,10 +130,18 @@ export class RpcTimeoutException extends ArrpcException {
     readonly timeoutMs?: number,
     /** The server's message when the server reported the deadline. */
     remoteMessage?: string,
+    /** Set when the time ran out while connecting, with the latest failed attempt's error, if any. */
+    connecting?: { readonly lastError: Error | undefined },
   ) {
-    super(remoteMessage ?? 'Timed out', context);
+    super(remoteMessage ?? (connecting ? whileConnecting(context.endpoint, connecting.lastError) : 'Timed out'), context, connecting?.lastError);
     this.remote = remoteMessage !== undefined;
   }
+}
+
+/** The message of a timeout that ran out while connecting to `endpoint`. */
+function whileConnecting(endpoint: string, lastError: Error | undefined): string {
+  const last = lastError === undefined ? '' : ` (last: ${(lastError as NodeJS.ErrnoException).code ?? lastError.message})`;
+  return `Timed out while connecting to ${endpoint}${last}`;
 }
 
 /** The server is draining and did not run the request; its connections were closed. */

@@ -114,3 +114,15 @@ describe('a lone endpoint', () => {
     expect(downs).toEqual([]);
   });
 });
+
+describe('a timeout while connecting', () => {
+  it('says so, with the last connection error as its cause', async () => {
+    const port = await unusedPort();
+    const client = newClient({ port, timeout: 300, retryBaseMs: 1000 });
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1));
+    expect(error).toBeInstanceOf(RpcTimeoutException);
+    expect(error).toMatchObject({ code: 'ARRPC_ERR_TIMEOUT', timeoutMs: 300, remote: false, endpoint: `127.0.0.1:${port}` });
+    expect(error.message).toBe(`Timed out while connecting to 127.0.0.1:${port} (last: ECONNREFUSED)`);
+    expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});

@@ -25,6 +25,13 @@ describe('client exceptions', () => {
     ['RemoteRpcException', new RemoteRpcException(parseRemoteError('arrpc.error.RpcException: nope')!, context), ArrpcErrorCode.Remote, 'nope'],
     ['ConnectException', new ConnectException(context, 5, cause), ArrpcErrorCode.Connect, 'Failed to connect to 10.0.0.1:9000 with 5 attempts'],
     ['RpcTimeoutException', new RpcTimeoutException(context, 250), ArrpcErrorCode.Timeout, 'Timed out'],
+    [
+      'RpcTimeoutException',
+      new RpcTimeoutException(context, 250, undefined, { lastError: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) }),
+      ArrpcErrorCode.Timeout,
+      'Timed out while connecting to 10.0.0.1:9000 (last: ECONNREFUSED)',
+    ],
+    ['RpcTimeoutException', new RpcTimeoutException(context, 250, undefined, { lastError: undefined }), ArrpcErrorCode.Timeout, 'Timed out while connecting to 10.0.0.1:9000'],
     ['UnavailableException', new UnavailableException('server is draining', context), ArrpcErrorCode.Unavailable, 'server is draining'],
     ['ConnectionLostException', new ConnectionLostException(context, cause), ArrpcErrorCode.ConnectionLost, 'Connection to 10.0.0.1:9000 lost after the request was written; it may have run'],
     ['CancelledException', new CancelledException(context), ArrpcErrorCode.Cancelled, 'Cancelled'],
