@@ -17,6 +17,7 @@ const STATUS: Readonly<Record<ArrpcErrorCode, number>> = {
   [ArrpcErrorCode.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [ArrpcErrorCode.Cancelled]: HttpStatus.SERVICE_UNAVAILABLE,
   [ArrpcErrorCode.ClientClosed]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ArrpcErrorCode.QueueFull]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 /**

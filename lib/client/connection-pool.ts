@@ -6,6 +6,7 @@ import {
   ClientClosedException,
   ConnectException,
   ConnectionLostException,
+  QueueFullException,
   RpcTimeoutException,
   type ArrpcConnectAttempt,
   type ArrpcErrorContext,
@@ -94,6 +95,9 @@ export class ConnectionPool {
     if (signal?.aborted) return this.failUnassigned(request, new CancelledException(this.contextOf(request), signal.reason));
     if (request.deadline !== undefined && !(request.remainingMs()! >= 1)) {
       return this.failUnassigned(request, new RpcTimeoutException(this.contextOf(request), request.timeoutMs));
+    }
+    if (this.queued() >= this.options.maxQueued) {
+      return this.failUnassigned(request, new QueueFullException(this.contextOf(request), this.options.maxQueued));
     }
     this.budget.recordRequest();
     if (request.deadline !== undefined || signal !== undefined) {
@@ -285,6 +289,13 @@ export class ConnectionPool {
     for (const request of this.unresolved.drain()) {
       this.failUnassigned(request, noEndpointFailure(request, [], this.target, error));
     }
+  }
+
+  /** Calls waiting for a connection with room (or for the first DNS answer), over every endpoint. */
+  private queued(): number {
+    let count = this.unresolved.size;
+    for (const endpoint of this.set.endpoints) count += endpoint.queuedCount;
+    return count;
   }
 
   /** Fails a request that reached no endpoint: recorded under the one endpoint there is, else under none. */

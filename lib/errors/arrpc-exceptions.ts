@@ -21,6 +21,8 @@ export const ArrpcErrorCode = {
   ClientClosed: 'ARRPC_ERR_CLIENT_CLOSED',
   /** The answer was not valid MessagePack, or over `maxMessageBytes`. */
   InvalidResponse: 'ARRPC_ERR_INVALID_RESPONSE',
+  /** `maxQueued` calls already waited for a connection: the call was not sent. */
+  QueueFull: 'ARRPC_ERR_QUEUE_FULL',
 } as const;
 
 export type ArrpcErrorCode = (typeof ArrpcErrorCode)[keyof typeof ArrpcErrorCode];
@@ -186,6 +188,24 @@ export class ClientClosedException extends ArrpcException {
 
   constructor(context: ArrpcErrorContext) {
     super('The client was closed', context);
+  }
+}
+
+/**
+ * `maxQueued` calls already waited for a connection with room (the servers are slow, or
+ * unreachable and retried): this one failed at once and was not sent. Retrying it later may
+ * succeed.
+ */
+export class QueueFullException extends ArrpcException {
+  override readonly name = 'QueueFullException';
+  readonly code = ArrpcErrorCode.QueueFull;
+
+  constructor(
+    context: ArrpcErrorContext,
+    /** The `maxQueued` option that was reached. */
+    readonly maxQueued: number,
+  ) {
+    super(`${maxQueued} calls already wait for a connection (maxQueued)`, context);
   }
 }
 

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import {
   ARRPC_DEFAULT_PATTERN,
   CancelledException,
+  ClientClosedException,
   ConnectException,
+  QueueFullException,
   RpcTimeoutException,
 } from '../../../lib/index.js';
 import { startPythonPeer, type PeerHandler } from '../../support/python-peer.js';
@@ -124,5 +126,23 @@ describe('a timeout while connecting', () => {
     expect(error).toMatchObject({ code: 'ARRPC_ERR_TIMEOUT', timeoutMs: 300, remote: false, endpoint: `127.0.0.1:${port}` });
     expect(error.message).toBe(`Timed out while connecting to 127.0.0.1:${port} (last: ECONNREFUSED)`);
     expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('maxQueued', () => {
+  it('fails a call at once with QueueFullException when that many already wait for a connection', async () => {
+    const client = newClient({ port: await unusedPort(), maxQueued: 3, retryBaseMs: 1000, conMaxRetries: 5 });
+    const controller = new AbortController();
+    const waiting = [errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1, { signal: controller.signal })), errorOf(client.call(ARRPC_DEFAULT_PATTERN, 2)), errorOf(client.call(ARRPC_DEFAULT_PATTERN, 3))];
+    const refused = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 4));
+    expect(refused).toBeInstanceOf(QueueFullException);
+    expect(refused).toMatchObject({ code: 'ARRPC_ERR_QUEUE_FULL', pattern: ARRPC_DEFAULT_PATTERN });
+    expect(refused.message).toBe('3 calls already wait for a connection (maxQueued)');
+    // A call that leaves the queue makes room for another.
+    controller.abort();
+    expect(await waiting[0]).toBeInstanceOf(CancelledException);
+    waiting.push(errorOf(client.call(ARRPC_DEFAULT_PATTERN, 5)));
+    await client.close();
+    for (const error of (await Promise.all(waiting)).slice(1)) expect(error).toBeInstanceOf(ClientClosedException);
   });
 });

@@ -9,6 +9,7 @@ import {
   ConnectException,
   ConnectionLostException,
   InvalidResponseException,
+  QueueFullException,
   RemoteRpcException,
   RemoteErrorKind,
   RpcTimeoutException,
@@ -37,6 +38,7 @@ describe('client exceptions', () => {
     ['CancelledException', new CancelledException(context), ArrpcErrorCode.Cancelled, 'Cancelled'],
     ['ClientClosedException', new ClientClosedException(context), ArrpcErrorCode.ClientClosed, 'The client was closed'],
     ['InvalidResponseException', new InvalidResponseException(context, cause), ArrpcErrorCode.InvalidResponse, 'Invalid response from 10.0.0.1:9000: root cause'],
+    ['QueueFullException', new QueueFullException(context, 3), ArrpcErrorCode.QueueFull, '3 calls already wait for a connection (maxQueued)'],
   ])('%s is a Nest RpcException with its name, code, message and context', (name, error, code, message) => {
     expect(error).toBeInstanceOf(RpcException);
     expect(error).toBeInstanceOf(ArrpcException);
