@@ -12,19 +12,12 @@ import {
   QueueFullException,
   RpcTimeoutException,
 } from '../../../lib/index.js';
-import { startPythonPeer, type PeerHandler } from '../../support/python-peer.js';
+import { startPythonPeer } from '../../support/python-peer.js';
 import { freeServerClose, unusedPort } from '../../support/sockets.js';
-import { clientFactory, errorOf, sleep, useCleanup } from './helpers.js';
+import { clientFactory, delayedEcho, errorOf, sleep, useCleanup } from './helpers.js';
 
 const track = useCleanup();
 const newClient = clientFactory(track);
-
-/** Echoes, after `delay` ms when the message is `{ delay, ... }`. */
-const delayedEcho: PeerHandler = async (value) => {
-  const delay = (value as { delay?: number } | null)?.delay;
-  if (delay) await sleep(delay);
-  return value;
-};
 
 /** A server on 127.0.0.1 that echoes each chunk (a Python server echoing small messages), on `port` when given. */
 async function startEcho(port = 0): Promise<{ port: number; close(): Promise<void> }> {
