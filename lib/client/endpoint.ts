@@ -149,7 +149,7 @@ export class Endpoint {
     return this.live.length === 0 && this.ejection.consecutiveFailures > 0;
   }
 
-  /** Queues `request` here and writes it as soon as a connection has room. */
+  /** Queues `request` here and writes it as soon as a connection has room; a settled one is left alone. */
   enqueue(request: PendingRequest, leftBecause?: string): void {
     if (request.placeOn(this, this.queue, leftBecause)) this.pump();
   }
