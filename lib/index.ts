@@ -6,6 +6,7 @@ export {
   ARRPC_PING_PATTERN,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_QUEUED,
 } from './constants.js';
 
 // Wire protocol
@@ -149,6 +150,7 @@ export {
   ConnectException,
   ConnectionLostException,
   InvalidResponseException,
+  QueueFullException,
   RemoteRpcException,
   RpcTimeoutException,
   UnavailableException,

@@ -48,6 +48,7 @@ const BY_CLIENT_CODE: Readonly<Record<ArrpcErrorCode, CliExitCode>> = {
   ARRPC_ERR_UNAVAILABLE: CliExitCode.Exchange,
   ARRPC_ERR_CANCELLED: CliExitCode.Exchange,
   ARRPC_ERR_CLIENT_CLOSED: CliExitCode.Exchange,
+  ARRPC_ERR_QUEUE_FULL: CliExitCode.Exchange,
 };
 
 /** The exit code for an error a command ended with. */

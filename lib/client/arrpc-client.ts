@@ -19,7 +19,10 @@ export interface ArrpcCallOptions {
    * most 2^31−1 (about 24.8 days).
    */
   timeoutMs?: number;
-  /** Aborting it ends the call with `CancelledException`; a written request's connection is replaced. */
+  /**
+   * Aborting it ends the call with `CancelledException`. A written request's answer is dropped
+   * when it comes; its connection is closed only when no other request waits on it.
+   */
   signal?: AbortSignal;
 }
 
@@ -121,7 +124,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
   /**
    * The one answer to `data` sent to `pattern`. `data` may be `null` or
    * `undefined` (written as nil). Unsubscribing before the answer cancels the
-   * call; a written request's connection is then replaced.
+   * call, as an aborted `signal` does with {@link call}.
    */
   override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
     if (isMissing(pattern)) return throwError(missingPattern);

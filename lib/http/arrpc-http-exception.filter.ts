@@ -23,7 +23,8 @@ export interface ArrpcHttpErrorBody {
 /**
  * The HTTP status for each code. 502: the upstream answered, or the exchange broke, in a way
  * waiting does not fix. 503: there was no upstream to ask, or no client left to ask with (a
- * cancelled call is one this process gave up). 504: the upstream did not answer in time.
+ * cancelled call is one this process gave up; a full queue, one it would not wait for).
+ * 504: the upstream did not answer in time.
  */
 const STATUS: Readonly<Record<ArrpcErrorCode, number>> = {
   [ArrpcErrorCode.Remote]: HttpStatus.BAD_GATEWAY,
@@ -34,6 +35,7 @@ const STATUS: Readonly<Record<ArrpcErrorCode, number>> = {
   [ArrpcErrorCode.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [ArrpcErrorCode.ClientClosed]: HttpStatus.SERVICE_UNAVAILABLE,
   [ArrpcErrorCode.Cancelled]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ArrpcErrorCode.QueueFull]: HttpStatus.SERVICE_UNAVAILABLE,
   [ArrpcErrorCode.Timeout]: HttpStatus.GATEWAY_TIMEOUT,
 };
 
@@ -49,6 +51,7 @@ const PUBLIC_MESSAGE: Readonly<Record<Exclude<ArrpcErrorCode, typeof ArrpcErrorC
   [ArrpcErrorCode.Unavailable]: 'the upstream is shutting down',
   [ArrpcErrorCode.ClientClosed]: 'the upstream client is closed',
   [ArrpcErrorCode.Cancelled]: 'the upstream call was cancelled',
+  [ArrpcErrorCode.QueueFull]: 'too many calls are waiting for the upstream',
   [ArrpcErrorCode.Timeout]: 'the upstream did not answer in time',
 };
 

@@ -9,6 +9,7 @@ import {
   DEFAULT_EJECTION_BACKOFF_MAX_MS,
   DEFAULT_EJECTION_BACKOFF_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_QUEUED,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
@@ -140,8 +141,9 @@ export interface ArrpcClientOptions {
   /**
    * Failures in a row (a failed connection attempt, a request timing out, a connection broken
    * with requests in flight) that eject an endpoint: it gets no new requests until a probe
-   * succeeds. Any answer from the server ends the run. Defaults to 3
-   * ({@link DEFAULT_EJECT_AFTER_FAILURES}); 0 is refused.
+   * succeeds. Any answer from the server ends the run. The last healthy endpoint is never
+   * ejected (a client with one endpoint never is): calls keep trying it. Defaults to 3
+   * ({@link DEFAULT_EJECT_AFTER_FAILURES}); 0 turns ejection off.
    */
   ejectAfterFailures?: number;
   /**
@@ -226,6 +228,14 @@ export interface ArrpcClientOptions {
   /** The kind of server, see {@link ArrpcPeer}. Defaults to `'python'` ({@link DEFAULT_PEER}). */
   peer?: ArrpcPeer;
   /**
+   * Calls that may wait for a connection with room at once, over every endpoint (calls
+   * written and awaiting their answer do not count: `poolSize` × `pipeline` bounds those per
+   * endpoint). One call more fails at once with `QueueFullException`, nothing written.
+   * Defaults to 10,000 ({@link DEFAULT_MAX_QUEUED}); 0 is refused, since the first call
+   * waits while the first connection opens.
+   */
+  maxQueued?: number;
+  /**
    * Largest answer accepted, in bytes; a larger one fails its call with
    * `InvalidResponseException` and the connection is replaced. Defaults to
    * 16 MiB ({@link DEFAULT_MAX_MESSAGE_BYTES}); 0 is refused.
@@ -291,6 +301,7 @@ export interface ResolvedClientOptions {
   readonly poolSize: number;
   readonly pipeline: number;
   readonly peer: ArrpcPeer;
+  readonly maxQueued: number;
   readonly maxMessageBytes: number;
   readonly debug: boolean;
   readonly metrics: boolean;
@@ -314,7 +325,7 @@ export { MAX_TIMEOUT_MS } from './client-option-checks.js';
 
 const KNOWN_OPTIONS = new Set<string>([
   'host', 'port', 'timeout', 'conMaxRetries', 'retryBaseMs', 'authSecret', 'tlsCaFile',
-  'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
+  'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxQueued', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
   'registry', 'metricsHistogram', 'metricsMaxErrorReasons', 'endpoints', 'resolve', 'lookup', 'resolveIntervalMs',
   'balance', 'maxConnectionAgeMs', 'ejectAfterFailures', 'ejectionBackoffMs', 'ejectionBackoffMaxMs', 'probe',
   'idempotentPatterns', 'retryBudget',
@@ -359,6 +370,7 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     poolSize: integer('poolSize', given.poolSize ?? DEFAULT_POOL_SIZE, 1),
     pipeline,
     peer,
+    maxQueued: integer('maxQueued', given.maxQueued ?? DEFAULT_MAX_QUEUED, 1),
     maxMessageBytes: integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),
     debug: boolean('debug', given.debug ?? false),
     metrics: boolean('metrics', given.metrics ?? false),
@@ -368,7 +380,7 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     metricsMaxErrorReasons: integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
     balance: oneOf('balance', given.balance ?? DEFAULT_BALANCE, BALANCES),
     maxConnectionAgeMs: given.maxConnectionAgeMs === 0 ? undefined : optionalPositive('maxConnectionAgeMs', given.maxConnectionAgeMs),
-    ejectAfterFailures: integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 1),
+    ejectAfterFailures: integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 0),
     ejectionBackoffMs,
     ejectionBackoffMaxMs,
     probe: probe(given.probe, peer),

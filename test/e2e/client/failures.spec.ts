@@ -16,19 +16,12 @@ import {
   decodeMessage,
   type ConnectionPool,
 } from '../../../lib/index.js';
-import { startPythonPeer, type PeerHandler } from '../../support/python-peer.js';
+import { startPythonPeer } from '../../support/python-peer.js';
 import { unusedPort } from '../../support/sockets.js';
-import { clientFactory, errorOf, sleep, startScriptedServer, useCleanup } from './helpers.js';
+import { clientFactory, delayedEcho, errorOf, sleep, startScriptedServer, useCleanup } from './helpers.js';
 
 const track = useCleanup();
 const newClient = clientFactory(track);
-
-/** Echoes, after `delay` ms when the message is `{ delay, ... }`. */
-const delayedEcho: PeerHandler = async (value) => {
-  const delay = (value as { delay?: number } | null)?.delay;
-  if (delay) await sleep(delay);
-  return value;
-};
 
 /** Every value a status stream emits until the test ends. */
 function record<T>(status: Observable<T>): T[] {

@@ -9,6 +9,7 @@ import {
   DEFAULT_EJECTION_BACKOFF_MAX_MS,
   DEFAULT_EJECTION_BACKOFF_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_QUEUED,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
@@ -48,6 +49,7 @@ describe('resolveClientOptions', () => {
       poolSize: DEFAULT_POOL_SIZE,
       pipeline: DEFAULT_PIPELINE,
       peer: DEFAULT_PEER,
+      maxQueued: DEFAULT_MAX_QUEUED,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
       debug: false,
       metrics: false,
@@ -62,6 +64,7 @@ describe('resolveClientOptions', () => {
     expect([DEFAULT_BALANCE, DEFAULT_RESOLVE_INTERVAL_MS, DEFAULT_EJECT_AFTER_FAILURES]).toEqual(['p2c', 30_000, 3]);
     expect([DEFAULT_EJECTION_BACKOFF_MS, DEFAULT_EJECTION_BACKOFF_MAX_MS]).toEqual([1_000, 30_000]);
     expect(DEFAULT_RETRY_BUDGET).toEqual({ ratio: 0.2, windowMs: 10_000, minPerSecond: 10 });
+    expect(DEFAULT_MAX_QUEUED).toBe(10_000);
   });
 
   it('keeps what is given', () => {
@@ -127,7 +130,8 @@ describe('resolveClientOptions', () => {
     ['a negative resolveIntervalMs', { port: 1, resolve: 'dns', resolveIntervalMs: -1 }, /"resolveIntervalMs".*\(0 for none\), got -1/],
     ['an unknown balance', { port: 1, balance: 'random' as never }, /"balance": expected 'p2c' or 'round-robin', got "random"/],
     ['a negative maxConnectionAgeMs', { port: 1, maxConnectionAgeMs: -1 }, /"maxConnectionAgeMs".*got -1/],
-    ['ejectAfterFailures 0', { port: 1, ejectAfterFailures: 0 }, /"ejectAfterFailures": expected an integer from 1 up, got 0/],
+    ['maxQueued 0', { port: 1, maxQueued: 0 }, /"maxQueued": expected an integer from 1 up, got 0/],
+    ['ejectAfterFailures -1', { port: 1, ejectAfterFailures: -1 }, /"ejectAfterFailures": expected an integer from 0 up, got -1/],
     ['ejectionBackoffMs 0', { port: 1, ejectionBackoffMs: 0 }, /"ejectionBackoffMs": expected a number of milliseconds above 0/],
     ['a cap below the back-off', { port: 1, ejectionBackoffMs: 500, ejectionBackoffMaxMs: 100 }, /"ejectionBackoffMaxMs": 100 is below "ejectionBackoffMs" \(500\)/],
     ['a probe toward nestjs-arrpc', { port: 1, peer: 'nestjs-arrpc', probe: { message: 1 } }, /"probe" is for peer 'python'/],

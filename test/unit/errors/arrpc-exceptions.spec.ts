@@ -9,6 +9,7 @@ import {
   ConnectException,
   ConnectionLostException,
   InvalidResponseException,
+  QueueFullException,
   RemoteRpcException,
   RemoteErrorKind,
   RpcTimeoutException,
@@ -25,11 +26,19 @@ describe('client exceptions', () => {
     ['RemoteRpcException', new RemoteRpcException(parseRemoteError('arrpc.error.RpcException: nope')!, context), ArrpcErrorCode.Remote, 'nope'],
     ['ConnectException', new ConnectException(context, 5, cause), ArrpcErrorCode.Connect, 'Failed to connect to 10.0.0.1:9000 with 5 attempts'],
     ['RpcTimeoutException', new RpcTimeoutException(context, 250), ArrpcErrorCode.Timeout, 'Timed out'],
+    [
+      'RpcTimeoutException',
+      new RpcTimeoutException(context, 250, undefined, { lastError: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) }),
+      ArrpcErrorCode.Timeout,
+      'Timed out while connecting to 10.0.0.1:9000 (last: ECONNREFUSED)',
+    ],
+    ['RpcTimeoutException', new RpcTimeoutException(context, 250, undefined, { lastError: undefined }), ArrpcErrorCode.Timeout, 'Timed out while connecting to 10.0.0.1:9000'],
     ['UnavailableException', new UnavailableException('server is draining', context), ArrpcErrorCode.Unavailable, 'server is draining'],
     ['ConnectionLostException', new ConnectionLostException(context, cause), ArrpcErrorCode.ConnectionLost, 'Connection to 10.0.0.1:9000 lost after the request was written; it may have run'],
     ['CancelledException', new CancelledException(context), ArrpcErrorCode.Cancelled, 'Cancelled'],
     ['ClientClosedException', new ClientClosedException(context), ArrpcErrorCode.ClientClosed, 'The client was closed'],
     ['InvalidResponseException', new InvalidResponseException(context, cause), ArrpcErrorCode.InvalidResponse, 'Invalid response from 10.0.0.1:9000: root cause'],
+    ['QueueFullException', new QueueFullException(context, 3), ArrpcErrorCode.QueueFull, '3 calls already wait for a connection (maxQueued)'],
   ])('%s is a Nest RpcException with its name, code, message and context', (name, error, code, message) => {
     expect(error).toBeInstanceOf(RpcException);
     expect(error).toBeInstanceOf(ArrpcException);
