@@ -1,7 +1,9 @@
 import { Controller, Get, Module, Res, type DynamicModule, type Type } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { PrometheusController, PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register, type Registry } from 'prom-client';
 import { ARRPC_METRICS_PATH, ARRPC_METRICS_REGISTRY } from '../constants.js';
+import { HandlerNameExplorer } from './handler-name-explorer.js';
 
 /** Options of {@link ArrpcMetricsModule.forRoot}. */
 export interface ArrpcMetricsModuleOptions {
@@ -30,12 +32,12 @@ interface HeaderSetter {
 }
 
 /**
- * The Nest module of the arrpc metrics in a hybrid app: it registers `@willsoto/nestjs-prometheus`'s
- * `PrometheusModule`, whose `/metrics` endpoint then serves the registry the arrpc servers and
- * clients record into, and provides that registry under `ARRPC_METRICS_REGISTRY`.
- *
- * An app that already imports `PrometheusModule` with its defaults does not need this module:
- * both use prom-client's global registry, so its `/metrics` shows the arrpc metrics already.
+ * The Nest module of the arrpc metrics: it registers `@willsoto/nestjs-prometheus`'s
+ * `PrometheusModule`, whose `/metrics` endpoint then serves (in a hybrid app) the registry the
+ * arrpc servers and clients record into, and provides that registry under `ARRPC_METRICS_REGISTRY`.
+ * It also tells every `ArrpcServer` of the app its handlers' method names at module init, which
+ * its `handler_func` label shows: import it in a pure microservice too. Without it,
+ * `handler_func` is the handler's pattern.
  *
  * No `forRootAsync`: Nest reads a route's path when the module is defined, and the registry is an
  * object built in code, so there is nothing to wait for.
@@ -55,8 +57,8 @@ export class ArrpcMetricsModule {
     return {
       module: ArrpcMetricsModule,
       global: options.isGlobal ?? false,
-      imports: [prometheus],
-      providers: [{ provide: ARRPC_METRICS_REGISTRY, useValue: registry }],
+      imports: [prometheus, DiscoveryModule],
+      providers: [{ provide: ARRPC_METRICS_REGISTRY, useValue: registry }, HandlerNameExplorer],
       exports: [ARRPC_METRICS_REGISTRY],
     };
   }
