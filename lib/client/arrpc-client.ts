@@ -3,7 +3,7 @@ import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '
 import { connectable, defer, Observable, ReplaySubject, throwError } from 'rxjs';
 import { ARRPC_PING_PATTERN, ArrpcStatus } from '../constants.js';
 import { resolveClientOptions, type ArrpcClientOptions, type ResolvedClientOptions } from '../options/index.js';
-import { MAX_TIMEOUT_MS } from '../options/client-options.js';
+import { MAX_TIMEOUT_MS, optionChecks } from '../options/option-checks.js';
 import type { EnvelopeKind } from '../protocol/index.js';
 import { ClientEventListeners, type ArrpcClientEvents } from './arrpc-client.events.js';
 import { ClientMetrics } from './client-metrics.js';
@@ -21,6 +21,9 @@ export interface ArrpcCallOptions {
   /** Aborting it ends the call with `CancelledException`; a written request's connection is replaced. */
   signal?: AbortSignal;
 }
+
+/** The checks of `call()`'s options. */
+const callCheck = optionChecks('ArrpcClient.call');
 
 /**
  * A Nest `ClientProxy` that speaks arrpc: to a Python `arrpc.Server` exactly
@@ -150,7 +153,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     if (isMissing(pattern)) return Promise.reject(missingPattern());
     const timeoutMs = options.timeoutMs ?? this.options.timeout;
     if (typeof timeoutMs === 'number' && !(timeoutMs <= MAX_TIMEOUT_MS)) {
-      return Promise.reject(new TypeError(`ArrpcClient.call: timeoutMs must be a number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`));
+      return Promise.reject(callCheck.invalid('timeoutMs', `a number of milliseconds up to ${MAX_TIMEOUT_MS}`, timeoutMs));
     }
     return this.submit('request', this.createPacket(pattern, data), timeoutMs, options.signal);
   }

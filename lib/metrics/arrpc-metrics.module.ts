@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { PrometheusController, PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register, type Registry } from 'prom-client';
 import { ARRPC_METRICS_PATH, ARRPC_METRICS_REGISTRY } from '../constants.js';
+import { optionChecks } from '../options/option-checks.js';
 import { HandlerNameExplorer } from './handler-name-explorer.js';
 
 /** Options of {@link ArrpcMetricsModule.forRoot}. */
@@ -22,6 +23,9 @@ export interface ArrpcMetricsModuleOptions {
   /** Make the `ARRPC_METRICS_REGISTRY` provider visible to every module. Defaults to `false`. */
   readonly isGlobal?: boolean;
 }
+
+const check = optionChecks('ArrpcMetricsModule');
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcMetricsModuleOptions>(['registry', 'path', 'defaultMetrics', 'isGlobal']);
 
 /** One of the metrics prom-client's `collectDefaultMetrics` registers. */
 const DEFAULT_METRICS_PROBE = 'process_cpu_user_seconds_total';
@@ -44,19 +48,22 @@ interface HeaderSetter {
  */
 @Module({})
 export class ArrpcMetricsModule {
+  /** Checks `options` at once; a bad one throws a `TypeError` naming it. */
   static forRoot(options: ArrpcMetricsModuleOptions = {}): DynamicModule {
-    const registry = options.registry ?? register;
+    const given = check.knownKeys(options, KNOWN_OPTIONS);
+    const registry = check.registry('registry', given.registry ?? register);
     // prom-client throws when default metrics are collected twice into one registry, as a second
     // app in the same process (a test suite, say) would do.
-    const collect = (options.defaultMetrics ?? true) && registry.getSingleMetric(DEFAULT_METRICS_PROBE) === undefined;
+    const collect =
+      check.boolean('defaultMetrics', given.defaultMetrics ?? true) && registry.getSingleMetric(DEFAULT_METRICS_PROBE) === undefined;
     const prometheus = PrometheusModule.register({
-      path: options.path ?? ARRPC_METRICS_PATH,
+      path: check.text('path', given.path ?? ARRPC_METRICS_PATH),
       controller: createMetricsController(registry),
       defaultMetrics: { enabled: collect, config: { register: registry } },
     });
     return {
       module: ArrpcMetricsModule,
-      global: options.isGlobal ?? false,
+      global: check.boolean('isGlobal', given.isGlobal ?? false),
       imports: [prometheus, DiscoveryModule],
       providers: [{ provide: ARRPC_METRICS_REGISTRY, useValue: registry }, HandlerNameExplorer],
       exports: [ARRPC_METRICS_REGISTRY],

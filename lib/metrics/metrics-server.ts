@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { register, type Registry } from 'prom-client';
 import { ARRPC_METRICS_PATH } from '../constants.js';
+import { optionChecks } from '../options/option-checks.js';
 
 /** Where the standalone `/metrics` listener listens and what it serves. */
 export interface MetricsServerOptions {
@@ -37,6 +38,8 @@ interface SharedListener {
 const logger = new Logger('ArrpcMetrics');
 /** Listeners by port: the asked-for one, and the one bound. */
 const listeners = new Map<number, SharedListener>();
+const check = optionChecks('metrics server');
+
 /** Listeners still closing, by port: a new one on that port waits for them. */
 const closing = new Map<number, Promise<void>>();
 
@@ -48,9 +51,7 @@ const closing = new Map<number, Promise<void>>();
 export async function openMetricsServer(options: MetricsServerOptions): Promise<MetricsServerHandle> {
   const { port, host } = options;
   const registry = options.registry ?? register;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new TypeError(`Invalid metrics port: expected an integer from 0 to 65535, got ${String(port)}`);
-  }
+  check.integer('port', port, 0, 65_535);
   let listener = port === 0 ? undefined : listeners.get(port);
   if (listener === undefined) {
     await closing.get(port);

@@ -17,7 +17,7 @@ import {
   DEFAULT_RETRY_BASE_MS,
   DEFAULT_RETRY_BUDGET,
 } from '../constants.js';
-import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
+import type { ArrpcMetricsHistogramOptions } from './histogram-options.js';
 import {
   BALANCES,
   PEERS,
@@ -25,12 +25,14 @@ import {
   histogram,
   idempotentPatterns,
   integer,
+  knownKeys,
   milliseconds,
   nonNegative,
   object,
   oneOf,
   optionalPositive,
   probe,
+  refused,
   registry,
   retryBudget,
   secret,
@@ -310,9 +312,7 @@ export interface ResolvedClientOptions {
   readonly retryBudget: Readonly<Required<ArrpcRetryBudget>>;
 }
 
-export { MAX_TIMEOUT_MS } from './client-option-checks.js';
-
-const KNOWN_OPTIONS = new Set<string>([
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcClientOptions>([
   'host', 'port', 'timeout', 'conMaxRetries', 'retryBaseMs', 'authSecret', 'tlsCaFile',
   'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
   'registry', 'metricsHistogram', 'metricsMaxErrorReasons', 'endpoints', 'resolve', 'lookup', 'resolveIntervalMs',
@@ -325,34 +325,27 @@ const KNOWN_OPTIONS = new Set<string>([
  * option and the bad value (never the secret's value).
  */
 export function resolveClientOptions(options: ArrpcClientOptions | undefined): ResolvedClientOptions {
-  const given: ArrpcClientOptions = options ?? {};
-  for (const key of Object.keys(given)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`Unknown ArrpcClient option "${key}"`);
-  }
+  const given: ArrpcClientOptions = knownKeys(options, KNOWN_OPTIONS);
   const peer = oneOf('peer', given.peer ?? DEFAULT_PEER, PEERS);
   const pipeline = integer('pipeline', given.pipeline ?? DEFAULT_PIPELINE, 1);
   if (peer === 'python' && pipeline > 1) {
-    throw new TypeError(
-      `Invalid ArrpcClient option "pipeline": ${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`,
-    );
+    throw refused('pipeline', `${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`);
   }
   const tlsSelfSigned = boolean('tlsSelfSigned', given.tlsSelfSigned ?? false);
   if (tlsSelfSigned && given.tlsCaFile === undefined) {
-    throw new TypeError('ArrpcClient option "tlsSelfSigned" needs "tlsCaFile": the certificate to trust');
+    throw refused('tlsSelfSigned', 'needs "tlsCaFile": the certificate to trust');
   }
   const ejectionBackoffMs = milliseconds('ejectionBackoffMs', given.ejectionBackoffMs ?? DEFAULT_EJECTION_BACKOFF_MS);
   const ejectionBackoffMaxMs = milliseconds('ejectionBackoffMaxMs', given.ejectionBackoffMaxMs ?? DEFAULT_EJECTION_BACKOFF_MAX_MS);
   if (ejectionBackoffMaxMs < ejectionBackoffMs) {
-    throw new TypeError(
-      `Invalid ArrpcClient option "ejectionBackoffMaxMs": ${ejectionBackoffMaxMs} is below "ejectionBackoffMs" (${ejectionBackoffMs})`,
-    );
+    throw refused('ejectionBackoffMaxMs', `${ejectionBackoffMaxMs} is below "ejectionBackoffMs" (${ejectionBackoffMs})`);
   }
   return Object.freeze({
     ...servers(given),
     timeout: optionalPositive('timeout', given.timeout),
     conMaxRetries: integer('conMaxRetries', given.conMaxRetries ?? DEFAULT_CON_MAX_RETRIES, 1),
     retryBaseMs: nonNegative('retryBaseMs', given.retryBaseMs ?? DEFAULT_RETRY_BASE_MS),
-    authSecret: given.authSecret === undefined ? undefined : secret(given.authSecret),
+    authSecret: given.authSecret === undefined ? undefined : secret('authSecret', given.authSecret),
     tlsCaFile: given.tlsCaFile === undefined ? undefined : text('tlsCaFile', given.tlsCaFile),
     tlsSelfSigned,
     tls: given.tls === undefined ? undefined : object('tls', given.tls),
@@ -363,8 +356,8 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     debug: boolean('debug', given.debug ?? false),
     metrics: boolean('metrics', given.metrics ?? false),
     metricsPort: given.metricsPort === undefined ? undefined : integer('metricsPort', given.metricsPort, 0, 65_535),
-    registry: given.registry === undefined ? undefined : registry(given.registry),
-    metricsHistogram: histogram(given.metricsHistogram ?? false),
+    registry: given.registry === undefined ? undefined : registry('registry', given.registry),
+    metricsHistogram: histogram('metricsHistogram', given.metricsHistogram ?? false),
     metricsMaxErrorReasons: integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
     balance: oneOf('balance', given.balance ?? DEFAULT_BALANCE, BALANCES),
     maxConnectionAgeMs: given.maxConnectionAgeMs === 0 ? undefined : optionalPositive('maxConnectionAgeMs', given.maxConnectionAgeMs),
