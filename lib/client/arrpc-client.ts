@@ -17,9 +17,9 @@ export interface ArrpcCallOptions {
    * 0 or less fails at once with `RpcTimeoutException`, nothing written; at
    * most 2^31−1 (about 24.8 days).
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Aborting it ends the call with `CancelledException`; a written request's connection is replaced. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** The checks of `call()`'s options. */

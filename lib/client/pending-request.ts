@@ -21,7 +21,7 @@ export interface EndpointVisit {
   readonly endpoint: Endpoint;
   readonly attempts: number;
   /** Why it left, when no attempt failed there (`'ejected'`, `'draining'`...). */
-  readonly note?: string;
+  readonly note?: string | undefined;
 }
 
 /**

@@ -12,16 +12,16 @@ export interface ArrpcMetricsModuleOptions {
    * The registry served. Defaults to prom-client's global `register`, which is also where
    * `ArrpcServer` and `ArrpcClient` record by default: give both the same one if you change it.
    */
-  readonly registry?: Registry;
+  readonly registry?: Registry | undefined;
   /** Route of the endpoint. Defaults to `ARRPC_METRICS_PATH` (`/metrics`). */
-  readonly path?: string;
+  readonly path?: string | undefined;
   /**
    * Collect prom-client's default process metrics into the registry, as `PrometheusModule` does
    * (once per registry: a registry that has them already is left as it is). Defaults to `true`.
    */
-  readonly defaultMetrics?: boolean;
+  readonly defaultMetrics?: boolean | undefined;
   /** Make the `ARRPC_METRICS_REGISTRY` provider visible to every module. Defaults to `false`. */
-  readonly isGlobal?: boolean;
+  readonly isGlobal?: boolean | undefined;
 }
 
 const check = optionChecks('ArrpcMetricsModule');

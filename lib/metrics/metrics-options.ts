@@ -16,21 +16,21 @@ export interface ArrpcMetricsOptions {
    * the one `PrometheusModule` (and so `ArrpcMetricsModule`) serves. Every server and client
    * given the same registry shares the same metrics: one scrape shows them all.
    */
-  readonly registry?: Registry;
+  readonly registry?: Registry | undefined;
   /**
    * Beyond the reference: also record latency in a histogram (`arrpc_server_req_duration_seconds`,
    * `arrpc_client_req_duration_seconds`) with a `pattern` label. Summaries cannot be aggregated
    * across replicas; histograms can. `true` uses the default buckets. Defaults to `false`.
    * When several recorders share a registry, the first to create the histogram sets its buckets.
    */
-  readonly histogram?: boolean | ArrpcMetricsHistogramOptions;
+  readonly histogram?: boolean | ArrpcMetricsHistogramOptions | undefined;
   /**
    * Beyond the reference: how many distinct `reason` values one counter keeps (errors; retries).
    * Reasons are error messages and unbounded; past this many, a new reason is recorded as
    * `other`. Defaults to `DEFAULT_METRICS_MAX_ERROR_REASONS` (100); 0 records every reason as
    * `other`.
    */
-  readonly maxErrorReasons?: number;
+  readonly maxErrorReasons?: number | undefined;
 }
 
 /** {@link ArrpcMetricsOptions} checked, with every default filled in. */

@@ -13,9 +13,9 @@ export interface MetricsServerOptions {
    */
   readonly port: number;
   /** The registry served. Defaults to prom-client's global `register`. */
-  readonly registry?: Registry;
+  readonly registry?: Registry | undefined;
   /** Address to bind. Defaults to every interface, as the reference's metrics server. */
-  readonly host?: string;
+  readonly host?: string | undefined;
 }
 
 /** One user's share of a listener. */

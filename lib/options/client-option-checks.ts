@@ -106,7 +106,7 @@ export function probe(value: unknown, peer: ArrpcPeer): Readonly<ArrpcProbe> | u
       throw refused(`probe.${name}`, (error as Error).message);
     }
   }
-  return Object.freeze('expect' in value ? { message, expect } : { message });
+  return Object.freeze(expect === undefined ? { message } : { message, expect });
 }
 
 export function idempotentPatterns(value: unknown): true | readonly string[] {
@@ -118,7 +118,7 @@ export function idempotentPatterns(value: unknown): true | readonly string[] {
   return Object.freeze([...(value as string[])]);
 }
 
-export function retryBudget(value: unknown): Readonly<Required<ArrpcRetryBudget>> {
+export function retryBudget(value: unknown): ResolvedClientOptions['retryBudget'] {
   if (value === undefined) return DEFAULT_RETRY_BUDGET;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('retryBudget', '{ ratio?, windowMs?, minPerSecond? }', value);
   for (const key of Object.keys(value)) {

@@ -80,18 +80,21 @@ export type ArrpcLookup = (
 export interface ArrpcProbe {
   /** The value sent; it must have a MessagePack form. */
   message: unknown;
-  /** The answer that readmits the endpoint, compared as MessagePack. Defaults to any answer that is not an `arrpc.error`. */
+  /**
+   * The answer that readmits the endpoint, compared as MessagePack. Defaults to any answer that
+   * is not an `arrpc.error`; `undefined` is the same as leaving it out (give `null` to expect nil).
+   */
   expect?: unknown;
 }
 
 /** See {@link ArrpcClientOptions.retryBudget}. Every field is optional. */
 export interface ArrpcRetryBudget {
   /** Share of the window's requests that may be re-sent, 0 or more. Defaults to 0.2. */
-  ratio?: number;
+  ratio?: number | undefined;
   /** The window, in milliseconds, above 0. Defaults to 10,000. */
-  windowMs?: number;
+  windowMs?: number | undefined;
   /** Re-sends allowed per second of the window whatever the traffic, 0 or more. Defaults to 10. */
-  minPerSecond?: number;
+  minPerSecond?: number | undefined;
 }
 
 /** One server: a host name or address and a port. */
@@ -103,65 +106,65 @@ export interface ArrpcEndpointAddress {
 /** Options of `ArrpcClient`. Every field is optional except `port` (or `endpoints`, instead of `host` and `port`). */
 export interface ArrpcClientOptions {
   /** Server host name or IP address. Defaults to `'127.0.0.1'` ({@link DEFAULT_CLIENT_HOST}). Not with `endpoints`. */
-  host?: string;
+  host?: string | undefined;
   /** Server TCP port, 1 to 65535. Required unless `endpoints` is given: there is no default, and 0 is refused. */
-  port?: number;
+  port?: number | undefined;
   /**
    * Several servers, each `'host:port'` (`'[::1]:4000'` for an IPv6 address), instead of
    * `host` and `port`. Requests are spread over them by {@link balance}; see the README's
    * "Running many replicas". Defaults to none: `host` and `port` are the one server.
    */
-  endpoints?: readonly string[];
+  endpoints?: readonly string[] | undefined;
   /**
    * `'dns'`: every address `host` resolves to is an endpoint (a Kubernetes headless Service
    * name, say), looked up again every {@link resolveIntervalMs} and after an endpoint is
    * ejected or drains; a failed lookup keeps the last good set. Defaults to `'none'`: `host` is
    * one endpoint.
    */
-  resolve?: ArrpcResolve;
+  resolve?: ArrpcResolve | undefined;
   /**
    * The lookup used with `resolve: 'dns'`, with the signature of Node's `dns.lookup`; it is
    * called with `{ all: true }`. For tests and custom discovery. Defaults to `dns.lookup`.
    */
-  lookup?: ArrpcLookup;
+  lookup?: ArrpcLookup | undefined;
   /**
    * Milliseconds between two lookups with `resolve: 'dns'`. Defaults to 30,000
    * ({@link DEFAULT_RESOLVE_INTERVAL_MS}); 0 looks up only at the first call and after an
    * endpoint is ejected or drains.
    */
-  resolveIntervalMs?: number;
+  resolveIntervalMs?: number | undefined;
   /** How requests are spread over endpoints, see {@link ArrpcBalance}. Defaults to `'p2c'` ({@link DEFAULT_BALANCE}). */
-  balance?: ArrpcBalance;
+  balance?: ArrpcBalance | undefined;
   /**
    * Milliseconds after which a connection is retired: it takes no new request and closes once
    * its requests are answered; the next one opens fresh. Each connection's age is jittered by
    * ±10% so they do not all reconnect at once. Spreads traffic to servers added behind one name
    * (a ClusterIP Service) without re-resolution. Defaults to none; 0 is the same as unset.
    */
-  maxConnectionAgeMs?: number;
+  maxConnectionAgeMs?: number | undefined;
   /**
    * Failures in a row (a failed connection attempt, a request timing out, a connection broken
    * with requests in flight) that eject an endpoint: it gets no new requests until a probe
    * succeeds. Any answer from the server ends the run. Defaults to 3
    * ({@link DEFAULT_EJECT_AFTER_FAILURES}); 0 is refused.
    */
-  ejectAfterFailures?: number;
+  ejectAfterFailures?: number | undefined;
   /**
    * Milliseconds from an ejection to the first probe; each failed probe doubles the wait, up
    * to {@link ejectionBackoffMaxMs}. Defaults to 1,000 ({@link DEFAULT_EJECTION_BACKOFF_MS}); 0 is refused.
    */
-  ejectionBackoffMs?: number;
+  ejectionBackoffMs?: number | undefined;
   /**
    * Longest wait between two probes, in milliseconds, at least `ejectionBackoffMs`. Defaults to
    * 30,000 ({@link DEFAULT_EJECTION_BACKOFF_MAX_MS}).
    */
-  ejectionBackoffMaxMs?: number;
+  ejectionBackoffMaxMs?: number | undefined;
   /**
    * How an ejected Python server is probed, see {@link ArrpcProbe}. Only with `peer: 'python'`:
    * a `'nestjs-arrpc'` peer is probed with `arrpc.ping`. Defaults to none: a Python endpoint is
    * readmitted as soon as a connection to it opens.
    */
-  probe?: ArrpcProbe;
+  probe?: ArrpcProbe | undefined;
   /**
    * Patterns whose requests may run twice, or `true` for every pattern. A request with one of
    * them that was written, then lost with its connection, is sent once more, to another
@@ -169,14 +172,14 @@ export interface ArrpcClientOptions {
    * have run. Object patterns are compared as Nest's normalised text (`'{"cmd":"sum"}'`).
    * Defaults to none.
    */
-  idempotentPatterns?: readonly string[] | true;
+  idempotentPatterns?: readonly string[] | true | undefined;
   /**
    * Caps re-sends of written requests (see {@link idempotentPatterns}), so retries cannot
    * multiply load during an outage: at most `ratio` of the requests of the last `windowMs`, plus
    * `minPerSecond` per second of it. A request that finds the budget empty fails with its own
    * error. Defaults to `{ ratio: 0.2, windowMs: 10_000, minPerSecond: 10 }` ({@link DEFAULT_RETRY_BUDGET}).
    */
-  retryBudget?: ArrpcRetryBudget;
+  retryBudget?: ArrpcRetryBudget | undefined;
   /**
    * Longest time, in milliseconds, a call waits for its answer, counted from
    * the call (connecting and queueing included). Passed to an `ArrpcServer`
@@ -184,26 +187,26 @@ export interface ArrpcClientOptions {
    * none: a call waits as long as the connection lives, as in Python. 0 is
    * refused; at most 2^31−1 (about 24.8 days).
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Connection attempts before calls fail with `ConnectException`, as
    * Python's `con_max_retries`. Defaults to 5 ({@link DEFAULT_CON_MAX_RETRIES}).
    * 0 is refused: at least one attempt is needed.
    */
-  conMaxRetries?: number;
+  conMaxRetries?: number | undefined;
   /**
    * Back-off base in milliseconds: after the n-th failed attempt the client
    * waits n times this before the next. Defaults to 1000 ({@link DEFAULT_RETRY_BASE_MS}),
    * which waits 1 s, 2 s, 3 s... as Python. 0 retries at once.
    */
-  retryBaseMs?: number;
+  retryBaseMs?: number | undefined;
   /**
    * Shared secret: every message is signed with HMAC-SHA256, as Python's
    * `auth_secret`. Answers are never signed. Defaults to none (unsigned); an empty string is refused.
    */
-  authSecret?: string;
+  authSecret?: string | undefined;
   /** Path of a PEM file of CA certificates to verify the server with; turns TLS on. Defaults to none. */
-  tlsCaFile?: string;
+  tlsCaFile?: string | undefined;
   /**
    * With `tlsCaFile` holding the server's own self-signed certificate: the
    * server must present exactly one of the certificates in that file (chain
@@ -211,36 +214,36 @@ export interface ArrpcClientOptions {
    * `tls_self_signed`, verification is never turned off: any other
    * certificate is refused. Defaults to false; requires `tlsCaFile`.
    */
-  tlsSelfSigned?: boolean;
+  tlsSelfSigned?: boolean | undefined;
   /**
    * Node TLS options passed to `tls.connect` (client certificate and key for
    * mutual TLS, `servername`, ciphers...); turns TLS on. `tlsCaFile` replaces
    * its `ca`. Defaults to none.
    */
-  tls?: ConnectionOptions;
+  tls?: ConnectionOptions | undefined;
   /** Connections kept to each endpoint. Defaults to 1 ({@link DEFAULT_POOL_SIZE}); 0 is refused. */
-  poolSize?: number;
+  poolSize?: number | undefined;
   /**
    * Requests in flight on one connection. Defaults to 1 ({@link DEFAULT_PIPELINE}),
    * which Python servers need: more than 1 requires `peer: 'nestjs-arrpc'`. 0 is refused.
    */
-  pipeline?: number;
+  pipeline?: number | undefined;
   /** The kind of server, see {@link ArrpcPeer}. Defaults to `'python'` ({@link DEFAULT_PEER}). */
-  peer?: ArrpcPeer;
+  peer?: ArrpcPeer | undefined;
   /**
    * Largest answer accepted, in bytes; a larger one fails its call with
    * `InvalidResponseException` and the connection is replaced. Defaults to
    * 16 MiB ({@link DEFAULT_MAX_MESSAGE_BYTES}); 0 is refused.
    */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /** Logs connections, retries and protocol surprises at debug level. Defaults to false. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /**
    * Records the reference's Prometheus metrics (`arrpc_client_req_seconds`,
    * `arrpc_client_req_bytes`, `arrpc_client_errors_total`) and `arrpc_client_retries_total`
    * into {@link registry}. Defaults to false: nothing is recorded or timed.
    */
-  metrics?: boolean;
+  metrics?: boolean | undefined;
   /**
    * Port of a standalone HTTP listener serving {@link registry} at `/metrics`, for a
    * microservice with no HTTP side; 0 picks a free one (read it from
@@ -250,25 +253,25 @@ export interface ArrpcClientOptions {
    * reference's port. Defaults to none: no listener (a hybrid app serves `/metrics` with
    * `ArrpcMetricsModule`).
    */
-  metricsPort?: number;
+  metricsPort?: number | undefined;
   /**
    * The prom-client registry recorded into (and served on {@link metricsPort}). Defaults to
    * prom-client's global `register`, the one `PrometheusModule` and `ArrpcMetricsModule` serve.
    */
-  registry?: Registry;
+  registry?: Registry | undefined;
   /**
    * Beyond the reference: also record latency in the histogram
    * `arrpc_client_req_duration_seconds`, with a `pattern` label. `true` uses
    * `DEFAULT_METRICS_HISTOGRAM_BUCKETS` (0.5 ms to 10 s); `{ buckets }` gives yours, in
    * seconds, strictly increasing. Defaults to false.
    */
-  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions;
+  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions | undefined;
   /**
    * Beyond the reference: distinct `reason` values `arrpc_client_errors_total` (and
    * `arrpc_client_retries_total`) keeps; past them a new reason is counted as `other`. 0 counts
    * every reason as `other`. Defaults to {@link DEFAULT_METRICS_MAX_ERROR_REASONS} (100).
    */
-  metricsMaxErrorReasons?: number;
+  metricsMaxErrorReasons?: number | undefined;
 }
 
 /** {@link ArrpcClientOptions} with every default filled in, frozen. */
@@ -309,7 +312,7 @@ export interface ResolvedClientOptions {
   readonly probe: Readonly<ArrpcProbe> | undefined;
   /** `true`, or the patterns (empty: none). */
   readonly idempotentPatterns: true | readonly string[];
-  readonly retryBudget: Readonly<Required<ArrpcRetryBudget>>;
+  readonly retryBudget: Readonly<{ ratio: number; windowMs: number; minPerSecond: number }>;
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcClientOptions>([

@@ -34,9 +34,9 @@ export type ArrpcPatternResolver = (message: unknown) => ArrpcResolvedPattern | 
 /** Options of `new ArrpcServer(options)`. Every field is optional. */
 export interface ArrpcServerOptions {
   /** Address to bind. Defaults to {@link DEFAULT_SERVER_HOST} ('127.0.0.1', loopback only); '0.0.0.0' serves every interface. */
-  host?: string;
+  host?: string | undefined;
   /** TCP port to bind, 0 to 65535. Defaults to {@link DEFAULT_SERVER_PORT}: 0, a free port the OS picks. */
-  port?: number;
+  port?: number | undefined;
   /**
    * Shared secret (Python `auth_secret`): every message must then be signed
    * with HMAC-SHA256 of it, or is answered with the AuthException string and
@@ -44,11 +44,11 @@ export interface ArrpcServerOptions {
    * string is refused, so a missing environment variable cannot silently turn
    * authentication off.
    */
-  authSecret?: string;
+  authSecret?: string | undefined;
   /** Path of the PEM certificate (Python `tls_certfile`), read by `listen()`. Needs {@link tlsKeyFile}. Turns TLS on. */
-  tlsCertFile?: string;
+  tlsCertFile?: string | undefined;
   /** Path of the PEM private key (Python `tls_keyfile`), read by `listen()`. Needs {@link tlsCertFile}. */
-  tlsKeyFile?: string;
+  tlsKeyFile?: string | undefined;
   /**
    * Node TLS server options, passed to `tls.createServer` as they are: in-memory
    * `cert`/`key`, and `requestCert` with `ca` for mutual TLS (Node then refuses
@@ -56,50 +56,50 @@ export interface ArrpcServerOptions {
    * and key read from {@link tlsCertFile}/{@link tlsKeyFile} replace `cert`/`key` here.
    * Defaults to none: plain TCP, unless the file options are given.
    */
-  tls?: TlsOptions;
+  tls?: TlsOptions | undefined;
   /** Logs connections, messages (pattern and size), answers and closes through Nest's `Logger` at debug level. Never the secret or payloads. Defaults to false. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /** Chooses pattern and payload of plain messages. Defaults to none: they all go to the `ARRPC_DEFAULT_PATTERN` handler. */
-  resolvePattern?: ArrpcPatternResolver;
+  resolvePattern?: ArrpcPatternResolver | undefined;
   /** Largest message in bytes, envelope included; a larger one closes its connection. At least 1. Defaults to {@link DEFAULT_MAX_MESSAGE_BYTES} (16 MiB). */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /** Deepest nesting of arrays and maps in a message or answer; deeper closes the connection. At least 1. Defaults to {@link DEFAULT_MAX_DEPTH} (100). */
-  maxDepth?: number;
+  maxDepth?: number | undefined;
   /** Connections held at once; one more is closed on arrival, served ones are unaffected. 0 = no limit. Defaults to {@link DEFAULT_MAX_CONNECTIONS} (10,000). */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /**
    * Milliseconds a message may take from its first byte to its last; a
    * connection that takes longer is closed (after earlier answers are sent).
    * 0 = no limit. Defaults to {@link DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS} (30 s).
    */
-  incompleteMessageTimeoutMs?: number;
+  incompleteMessageTimeoutMs?: number | undefined;
   /**
    * Milliseconds a connection with no message arriving and none being handled
    * may stay open before the server closes it. 0 = forever. Defaults to
    * {@link DEFAULT_IDLE_TIMEOUT_MS}: 0, because a Python client keeps one
    * connection for its lifetime and reads a close as a `None` answer.
    */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: number | undefined;
   /**
    * Handlers one connection may have running at once, requests and events
    * alike; further messages wait, and the connection is not read while this
    * many answers are pending. At least 1. Defaults to
    * {@link DEFAULT_MAX_CONCURRENT_PER_CONNECTION} (64).
    */
-  maxConcurrentPerConnection?: number;
+  maxConcurrentPerConnection?: number | undefined;
   /**
    * Milliseconds `close()` waits for open connections to be closed by their
    * peers and running handlers to finish; then handlers get their abort
    * signal and every socket is closed. 0 = no wait. Defaults to
    * {@link DEFAULT_DRAIN_TIMEOUT_MS} (10 s).
    */
-  drainTimeoutMs?: number;
+  drainTimeoutMs?: number | undefined;
   /**
    * Records the reference's Prometheus metrics (`arrpc_server_req_seconds`,
    * `arrpc_server_req_bytes`, `arrpc_server_errors_total`) into {@link registry}.
    * Defaults to false: nothing is recorded or timed.
    */
-  metrics?: boolean;
+  metrics?: boolean | undefined;
   /**
    * Port of a standalone HTTP listener serving {@link registry} at `/metrics`, for a
    * microservice with no HTTP side; 0 picks a free one (read it from
@@ -108,25 +108,25 @@ export interface ArrpcServerOptions {
    * same port share one listener. `ARRPC_METRICS_PORT` (9095) is the reference's port.
    * Defaults to none: no listener (a hybrid app serves `/metrics` with `ArrpcMetricsModule`).
    */
-  metricsPort?: number;
+  metricsPort?: number | undefined;
   /**
    * The prom-client registry recorded into (and served on {@link metricsPort}). Defaults to
    * prom-client's global `register`, the one `PrometheusModule` and `ArrpcMetricsModule` serve.
    */
-  registry?: Registry;
+  registry?: Registry | undefined;
   /**
    * Beyond the reference: also record latency in the histogram
    * `arrpc_server_req_duration_seconds`, with a `pattern` label. `true` uses
    * `DEFAULT_METRICS_HISTOGRAM_BUCKETS` (0.5 ms to 10 s); `{ buckets }` gives yours, in
    * seconds, strictly increasing. Defaults to false.
    */
-  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions;
+  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions | undefined;
   /**
    * Beyond the reference: distinct `reason` values `arrpc_server_errors_total` keeps; past
    * them a new reason is counted as `other`. 0 counts every reason as `other`. Defaults to
    * {@link DEFAULT_METRICS_MAX_ERROR_REASONS} (100).
    */
-  metricsMaxErrorReasons?: number;
+  metricsMaxErrorReasons?: number | undefined;
 }
 
 /** {@link ArrpcServerOptions} with every default filled in, frozen. */

@@ -221,7 +221,7 @@ export class MessageRouter implements MessageDispatcher {
     record.handlerFunc = this.nest.handlerName(route);
     const scope = new RequestScope(undefined);
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
-    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
+    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, ...(envelope.meta && { metadata: envelope.meta }) };
     // Nothing here may reject: nobody waits on this promise.
     const start: HandlerRun['start'] = async (reply, done) => {
       try {

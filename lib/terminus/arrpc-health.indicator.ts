@@ -13,13 +13,13 @@ export interface ArrpcPingCheckOptions {
    * Milliseconds each endpoint has to answer, connecting included; endpoints are checked at
    * once, so this bounds the whole check. Defaults to 1,000 ({@link DEFAULT_HEALTH_CHECK_TIMEOUT_MS}).
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * For a `peer: 'python'` client: the message sent raw and the answer wanted (see the
    * client's `probe` option, which is used when this is left out). A `'nestjs-arrpc'` client
    * is checked with `arrpc.ping` and takes none.
    */
-  probe?: ArrpcProbe;
+  probe?: ArrpcProbe | undefined;
 }
 
 /**
