@@ -36,10 +36,9 @@ interface SharedListener {
 }
 
 const logger = new Logger('ArrpcMetrics');
+const check = optionChecks('metrics server');
 /** Listeners by port: the asked-for one, and the one bound. */
 const listeners = new Map<number, SharedListener>();
-const check = optionChecks('metrics server');
-
 /** Listeners still closing, by port: a new one on that port waits for them. */
 const closing = new Map<number, Promise<void>>();
 

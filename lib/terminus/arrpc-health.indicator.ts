@@ -6,7 +6,6 @@ import type { ArrpcProbe } from '../options/index.js';
 import { HealthChannel, type ProbeOutcome } from './health-channel.js';
 import { clientHealthSettings, healthCheck, healthExchange, healthTargets, type ClientHealthSettings, type HealthTarget } from './health-targets.js';
 
-
 /** Options of {@link ArrpcHealthIndicator.pingCheck}. Every field is optional. */
 export interface ArrpcPingCheckOptions {
   /**

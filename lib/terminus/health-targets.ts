@@ -6,7 +6,6 @@ import { createTlsOptions } from '../client/tls-options.js';
 import type { ArrpcProbe, ResolvedClientOptions } from '../options/index.js';
 import { optionChecks } from '../options/option-checks.js';
 
-
 /** The checks of `pingCheck`'s options. */
 export const healthCheck = optionChecks('ArrpcHealthIndicator');
 
