@@ -41,9 +41,9 @@ export class ArrpcServer
   private readonly router: MessageRouter;
   /** The Prometheus recorder with `metrics: true`, else the no-op one. */
   private readonly recorder: ServerMetricsRecorder;
-  /** `handler_func` by route, learnt from `ArrpcMetricsModule` at module init. */
-  private handlerNames: ReadonlyMap<string, string> = new Map();
-  /** Routes already warned about having no method name. */
+  /** `handler_func` by route, learnt from `ArrpcMetricsModule` at module init; undefined until then. */
+  private handlerNames: ReadonlyMap<string, string> | undefined;
+  /** Routes already warned about having no method name ('' once none could be: no names learnt). */
   private readonly unnamedRoutes = new Set<string>();
   private metricsServer: MetricsServerHandle | undefined;
   private readonly connections = new Set<ConnectionHandler>();
@@ -160,20 +160,26 @@ export class ArrpcServer
 
   /**
    * The `handler_func` of a route with a handler: its method's name, or the route itself where
-   * no method is known (a handler added by hand, or no `ArrpcMetricsModule` in the app), so its
-   * requests stay apart from other handlers'; a warning says so, once per route.
+   * no method is known, so its requests stay apart from other handlers'; a warning says why.
    */
   private handlerName(route: string): string {
     if (!this.recorder.enabled) return '';
-    const name = this.handlerNames.get(route);
+    const name = this.handlerNames?.get(route);
     if (name !== undefined) return name;
-    if (!this.unnamedRoutes.has(route)) {
-      this.unnamedRoutes.add(route);
-      this.logger.warn(
-        `metrics: handler_func is the pattern "${route}": no controller method is known for it (a handler added by hand, or ArrpcMetricsModule.forRoot() not imported)`,
-      );
-    }
+    this.warnUnnamed(route);
     return route;
+  }
+
+  /** Once for the server while no names are learnt; then once per route no method has. */
+  private warnUnnamed(route: string): void {
+    const key = this.handlerNames === undefined ? '' : route;
+    if (this.unnamedRoutes.has(key)) return;
+    this.unnamedRoutes.add(key);
+    this.logger.warn(
+      key === ''
+        ? `metrics: handler_func is each handler's pattern: no method names learnt (import ArrpcMetricsModule.forRoot() in the app; a hybrid app learns them at init)`
+        : `metrics: handler_func is the pattern "${route}": no controller method has it (a handler added with addHandler)`,
+    );
   }
 
   private async start(): Promise<void> {
