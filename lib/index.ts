@@ -55,7 +55,6 @@ export {
   createServerMetricsRecorder,
   openMetricsServer,
   type ArrpcMetricName,
-  type ArrpcMetricsHistogramOptions,
   type ArrpcMetricsModuleOptions,
   type ArrpcMetricsOptions,
   type ClientEndpointMetrics,
@@ -65,6 +64,7 @@ export {
   type ServerConnectionMetrics,
   type ServerMetricsRecorder,
 } from './metrics/index.js';
+export { type ArrpcMetricsHistogramOptions } from './options/index.js';
 
 // Server
 export {

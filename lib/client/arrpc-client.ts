@@ -3,7 +3,7 @@ import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '
 import { connectable, defer, Observable, ReplaySubject, throwError } from 'rxjs';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_PATTERN, ArrpcStatus } from '../constants.js';
 import { resolveClientOptions, type ArrpcClientOptions, type ResolvedClientOptions } from '../options/index.js';
-import { MAX_TIMEOUT_MS } from '../options/client-options.js';
+import { MAX_TIMEOUT_MS, optionChecks } from '../options/option-checks.js';
 import type { EnvelopeKind } from '../protocol/index.js';
 import { ClientCallSpan } from '../tracing/index.js';
 import { ClientEventListeners, type ArrpcClientEvents } from './arrpc-client.events.js';
@@ -18,13 +18,16 @@ export interface ArrpcCallOptions {
    * 0 or less fails at once with `RpcTimeoutException`, nothing written; at
    * most 2^31−1 (about 24.8 days).
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * Aborting it ends the call with `CancelledException`. A written request's answer is dropped
    * when it comes; its connection is closed only when no other request waits on it.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
+
+/** The checks of `call()`'s options. */
+const callCheck = optionChecks('ArrpcClient.call');
 
 /**
  * A Nest `ClientProxy` that speaks arrpc: to a Python `arrpc.Server` exactly
@@ -157,7 +160,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     if (isMissing(pattern)) return Promise.reject(missingPattern());
     const timeoutMs = options.timeoutMs ?? this.options.timeout;
     if (typeof timeoutMs === 'number' && !(timeoutMs <= MAX_TIMEOUT_MS)) {
-      return Promise.reject(new TypeError(`ArrpcClient.call: timeoutMs must be a number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`));
+      return Promise.reject(callCheck.invalid('timeoutMs', `a number of milliseconds up to ${MAX_TIMEOUT_MS}`, timeoutMs));
     }
     return this.submit('request', this.createPacket(pattern, data), timeoutMs, options.signal);
   }

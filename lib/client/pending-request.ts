@@ -47,7 +47,7 @@ export interface EndpointVisit {
   readonly endpoint: RequestSite;
   readonly attempts: number;
   /** Why it left, when no attempt failed there (`'ejected'`, `'draining'`...). */
-  readonly note?: string;
+  readonly note?: string | undefined;
 }
 
 /**

@@ -15,8 +15,8 @@ import { RequestScope } from './request-scope.js';
 export interface NestServerBridge {
   readonly handlers: ReadonlyMap<string, MessageHandler>;
   readonly isDraining: () => boolean;
-  /** The metrics' `handler_func` of a registered handler. */
-  handlerName(handler: MessageHandler): string;
+  /** The metrics' `handler_func` of the handler registered for `route`. */
+  handlerName(route: string): string;
   handleRequest(context: BaseRpcContext, produce: () => Promise<Observable<unknown>>, respond: (packet: WritePacket) => void): unknown;
   handleEvent(route: string, packet: ReadPacket, context: BaseRpcContext): Promise<unknown>;
   normalizePattern(pattern: MsPattern): string;
@@ -100,7 +100,7 @@ export class MessageRouter implements MessageDispatcher {
     const route = this.nest.normalizePattern(envelope.pattern as MsPattern);
     const handler = this.nest.handlers.get(route);
     if (handler === undefined) return this.noHandler(pattern, connection);
-    record.handlerFunc = this.nest.handlerName(handler);
+    record.handlerFunc = this.nest.handlerName(route);
     const scope = new RequestScope(this.deadline(envelope.meta, connection));
     return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope, record, route);
   }
@@ -127,7 +127,7 @@ export class MessageRouter implements MessageDispatcher {
     if (this.options.debug) connection.debug(`plain message for "${pattern}" (${byteLength} bytes)`);
     const handler = this.nest.handlers.get(route);
     if (handler === undefined) return this.noHandler(pattern, connection);
-    record.handlerFunc = this.nest.handlerName(handler);
+    record.handlerFunc = this.nest.handlerName(route);
     return this.request(handler, data, [pattern, undefined, connection, signed], new RequestScope(undefined), record, route);
   }
 
@@ -220,10 +220,10 @@ export class MessageRouter implements MessageDispatcher {
       connection.debug(`no handler for event "${pattern}": acknowledged`);
       return Answered.eventAck;
     }
-    record.handlerFunc = this.nest.handlerName(handler);
+    record.handlerFunc = this.nest.handlerName(route);
     const scope = new RequestScope(undefined);
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
-    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
+    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, ...(envelope.meta && { metadata: envelope.meta }) };
     // Nothing here may reject: nobody waits on this promise.
     const start: HandlerRun['start'] = async (reply, done) => {
       try {

@@ -195,7 +195,9 @@ describe('timeouts and cancellation', () => {
   it.each([2 ** 31, NaN])('refuses the call timeout %s, which no timer can wait', async (timeoutMs) => {
     const peer = track(await startPythonPeer());
     const client = newClient({ port: peer.port });
-    expect(await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1, { timeoutMs }))).toBeInstanceOf(TypeError);
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1, { timeoutMs }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as TypeError).message).toBe(`Invalid ArrpcClient.call option "timeoutMs": expected a number of milliseconds up to 2147483647, got ${timeoutMs}`);
     expect(peer.connections).toBe(0);
   });
 
