@@ -138,6 +138,16 @@ describe('the packed package in a fresh app', () => {
 
 });
 
+describe('the installed nestjs-arrpc bin', () => {
+  it('prints the package version and calls a Python server', async () => {
+    const bin = join(appsDir, 'node_modules', '.bin', 'nestjs-arrpc');
+    const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(await runCommand(bin, ['--version'], { cwd: appsDir })).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+    const call = await runCommand(bin, ['call', `127.0.0.1:${python.port}`, '{"return": {"$bin": "00ff"}}'], { cwd: appsDir, timeoutMs: 30_000 });
+    expect(call).toMatchObject({ code: 0, stdout: '{"$bin":"00ff"}\n', stderr: '' });
+  }, 60_000);
+});
+
 /** Copies the repository to `dir` (sources, not installs or builds) and packs it there; resolves the tarball's path. */
 async function packRepositoryCopy(dir: string): Promise<string> {
   const copied = (source: string): boolean => !NOT_COPIED.has(relative(REPO_ROOT, source)) && !source.endsWith('.tgz');
