@@ -74,9 +74,10 @@ export function exitCodeOf(error: unknown): CliExitCode {
 
 /**
  * True for how a plaintext call to a TLS server ends: the server closes on a request it
- * cannot read as a TLS record (ConnectionLostException), or waits for the rest of one
- * shorter than a record header (a timeout of the call itself, not the server's deadline).
- * A crashed or slow server ends the same way, so this only says "may".
+ * cannot read as a TLS record (ConnectionLostException), waits for the rest of one shorter
+ * than a record header (a timeout of the call itself, not the server's deadline), or sends
+ * an alert, which does not read as an answer (InvalidResponseException). A crashed or slow
+ * server ends the same way, so the hint only says "may".
  */
 export function mayBeTlsServer(error: unknown): boolean {
   const code = clientCodeOf(error);
