@@ -23,8 +23,10 @@ export {
   parseRemoteError,
   readEnvelope,
   SignatureKey,
+  SignatureKeys,
   signMessage,
   verifyMessage,
+  verifySignedMessage,
   widenForPythonReader,
   type DecoderLimits,
   type EncoderOptions,
@@ -32,6 +34,7 @@ export {
   type EnvelopePattern,
   type RemoteError,
   type SigningSecret,
+  type VerifiedMessage,
 } from './protocol/index.js';
 
 // Metrics

@@ -161,9 +161,17 @@ export function text(name: string, value: unknown): string {
   return value;
 }
 
-export function secret(value: unknown): string {
+/** The secret to sign with: `authSecret` itself, or the first of a list whose every entry is checked. */
+export function signingSecret(value: unknown): string {
+  if (!Array.isArray(value)) return secret(value);
+  if (value.length === 0) throw new TypeError('Invalid ArrpcClient option "authSecret": expected at least one secret, got an empty list');
+  value.forEach((entry, position) => secret(entry, ` (entry ${position})`));
+  return value[0] as string;
+}
+
+function secret(value: unknown, where = ''): string {
   if (typeof value !== 'string' || value === '') {
-    throw new TypeError(`Invalid ArrpcClient option "authSecret": expected a non-empty string, got ${typeof value === 'string' ? 'an empty string' : typeof value}`);
+    throw new TypeError(`Invalid ArrpcClient option "authSecret": expected a non-empty string, got ${typeof value === 'string' ? 'an empty string' : typeof value}${where}`);
   }
   return value;
 }

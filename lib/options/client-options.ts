@@ -33,7 +33,7 @@ import {
   probe,
   registry,
   retryBudget,
-  secret,
+  signingSecret,
   servers,
   text,
 } from './client-option-checks.js';
@@ -197,9 +197,11 @@ export interface ArrpcClientOptions {
   retryBaseMs?: number;
   /**
    * Shared secret: every message is signed with HMAC-SHA256, as Python's
-   * `auth_secret`. Answers are never signed. Defaults to none (unsigned); an empty string is refused.
+   * `auth_secret`. Answers are never signed. A list `[current, ...previous]`
+   * (the server's form, so both can read one setting) signs with the first.
+   * Defaults to none (unsigned); an empty string, an empty entry or an empty list is refused.
    */
-  authSecret?: string;
+  authSecret?: string | readonly string[];
   /** Path of a PEM file of CA certificates to verify the server with; turns TLS on. Defaults to none. */
   tlsCaFile?: string;
   /**
@@ -284,6 +286,7 @@ export interface ResolvedClientOptions {
   readonly timeout: number | undefined;
   readonly conMaxRetries: number;
   readonly retryBaseMs: number;
+  /** The secret requests are signed with (the first of a list); `undefined` when unsigned. */
   readonly authSecret: string | undefined;
   readonly tlsCaFile: string | undefined;
   readonly tlsSelfSigned: boolean;
@@ -352,7 +355,7 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     timeout: optionalPositive('timeout', given.timeout),
     conMaxRetries: integer('conMaxRetries', given.conMaxRetries ?? DEFAULT_CON_MAX_RETRIES, 1),
     retryBaseMs: nonNegative('retryBaseMs', given.retryBaseMs ?? DEFAULT_RETRY_BASE_MS),
-    authSecret: given.authSecret === undefined ? undefined : secret(given.authSecret),
+    authSecret: given.authSecret === undefined ? undefined : signingSecret(given.authSecret),
     tlsCaFile: given.tlsCaFile === undefined ? undefined : text('tlsCaFile', given.tlsCaFile),
     tlsSelfSigned,
     tls: given.tls === undefined ? undefined : object('tls', given.tls),

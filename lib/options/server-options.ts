@@ -40,11 +40,14 @@ export interface ArrpcServerOptions {
   /**
    * Shared secret (Python `auth_secret`): every message must then be signed
    * with HMAC-SHA256 of it, or is answered with the AuthException string and
-   * reaches no handler. Defaults to none: messages are not checked. An empty
-   * string is refused, so a missing environment variable cannot silently turn
-   * authentication off.
+   * reaches no handler. A list `[current, ...previous]` accepts a message
+   * signed with any of them, to rotate with no outage (servers take
+   * `[new, old]`, then clients switch to `new`, then servers drop `old`).
+   * Defaults to none: messages are not checked. An empty string, an empty
+   * entry or an empty list is refused, so a missing environment variable
+   * cannot silently turn authentication off.
    */
-  authSecret?: string;
+  authSecret?: string | readonly string[];
   /** Path of the PEM certificate (Python `tls_certfile`), read by `listen()`. Needs {@link tlsKeyFile}. Turns TLS on. */
   tlsCertFile?: string;
   /** Path of the PEM private key (Python `tls_keyfile`), read by `listen()`. Needs {@link tlsCertFile}. */
@@ -133,7 +136,8 @@ export interface ArrpcServerOptions {
 export interface ResolvedServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly authSecret: string | undefined;
+  /** The accepted secrets, current first; `undefined` when messages are not checked. */
+  readonly authSecrets: readonly string[] | undefined;
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
   readonly tls: Readonly<TlsOptions> | undefined;
@@ -184,7 +188,7 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
   return Object.freeze({
     host: optionalString(options, 'host') ?? DEFAULT_SERVER_HOST,
     port: integer(options, 'port', DEFAULT_SERVER_PORT, 0, 65_535),
-    authSecret: secret(options.authSecret),
+    authSecrets: secrets(options.authSecret),
     tlsCertFile,
     tlsKeyFile,
     tls,
@@ -231,13 +235,18 @@ function boolean(options: ArrpcServerOptions, key: Key): boolean {
   return value;
 }
 
-function secret(value: unknown): string | undefined {
+function secrets(value: unknown): readonly string[] | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') {
+  const list: readonly unknown[] = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw new TypeError('ArrpcServerOptions.authSecret must hold at least one secret, got an empty list');
+  list.forEach((entry, position) => {
+    if (typeof entry === 'string' && entry !== '') return;
     // The value itself is never printed: it may be a real secret of the wrong type.
-    throw new TypeError(`ArrpcServerOptions.authSecret must be a non-empty string, got ${kindOf(value)}`);
-  }
-  return value;
+    const where = Array.isArray(value) ? ` (entry ${position})` : '';
+    const got = entry === '' ? 'an empty string' : kindOf(entry);
+    throw new TypeError(`ArrpcServerOptions.authSecret must be a non-empty string or a list of them, got ${got}${where}`);
+  });
+  return Object.freeze([...(list as string[])]);
 }
 
 function resolver(value: unknown): ArrpcPatternResolver | undefined {

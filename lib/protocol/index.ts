@@ -8,10 +8,13 @@ export {
   SIGNATURE_KEY,
   SIGNED_DATA_KEY,
   SignatureKey,
+  SignatureKeys,
   computeSignature,
   signMessage,
   verifyMessage,
+  verifySignedMessage,
   type SigningSecret,
+  type VerifiedMessage,
 } from './signing.js';
 export {
   ERROR_PREFIX,

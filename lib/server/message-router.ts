@@ -3,7 +3,7 @@ import type { BaseRpcContext, MessageHandler, MsPattern, ReadPacket, WritePacket
 import { isObservable, type Observable, throwError } from 'rxjs';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
 import type { ResolvedServerOptions } from '../options/server-options.js';
-import { MessageDecoder, SignatureKey, readEnvelope, verifyMessage, type Envelope } from '../protocol/index.js';
+import { MessageDecoder, SignatureKeys, readEnvelope, verifySignedMessage, type Envelope } from '../protocol/index.js';
 import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
 import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
 import type { ConnectionHandler } from './connection-handler.js';
@@ -51,8 +51,8 @@ const Answered = {
 export class MessageRouter implements MessageDispatcher {
   /** Decodes the signed `data`, under the same limits as the message around it. */
   private readonly signedDecoder: MessageDecoder;
-  /** `authSecret`, made ready once for every message. */
-  private readonly signingKey: SignatureKey | undefined;
+  /** `authSecret`'s secrets, made ready once for every message. */
+  private readonly signingKeys: SignatureKeys | undefined;
   private readonly logUnexpected = (error: unknown): void => {
     this.logger.error(`answered Internal server error for: ${String((error as Error)?.message ?? error)}`, (error as Error)?.stack);
   };
@@ -63,15 +63,17 @@ export class MessageRouter implements MessageDispatcher {
     private readonly logger: Logger,
   ) {
     this.signedDecoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth });
-    this.signingKey = options.authSecret === undefined ? undefined : new SignatureKey(options.authSecret);
+    this.signingKeys = options.authSecrets === undefined ? undefined : new SignatureKeys(options.authSecrets);
   }
 
   dispatch(message: unknown, byteLength: number, connection: ConnectionHandler, record: RequestRecord): Dispatch {
     let value = message;
-    const signed = this.signingKey !== undefined;
+    const signed = this.signingKeys !== undefined;
     if (signed) {
       try {
-        value = verifyMessage(message, this.signingKey!, this.signedDecoder);
+        const verified = verifySignedMessage(message, this.signingKeys!, this.signedDecoder);
+        value = verified.value;
+        record.secretIndex = verified.secretIndex;
       } catch (error) {
         connection.debug(`refused (${byteLength} bytes): ${(error as Error).message}`);
         return Answered.auth;

@@ -21,7 +21,7 @@ describe('resolveServerOptions', () => {
     expect(resolved).toEqual({
       host: DEFAULT_SERVER_HOST,
       port: DEFAULT_SERVER_PORT,
-      authSecret: undefined,
+      authSecrets: undefined,
       tlsCertFile: undefined,
       tlsKeyFile: undefined,
       tls: undefined,
@@ -58,7 +58,7 @@ describe('resolveServerOptions', () => {
       drainTimeoutMs: 0,
       maxConcurrentPerConnection: 1,
     });
-    expect(resolved).toMatchObject({ host: '0.0.0.0', port: 8080, authSecret: 's', debug: true, resolvePattern, maxConnections: 0 });
+    expect(resolved).toMatchObject({ host: '0.0.0.0', port: 8080, authSecrets: ['s'], debug: true, resolvePattern, maxConnections: 0 });
   });
 
   it('turns TLS on with the file pair, or with tls holding a certificate, and copies tls frozen', () => {
@@ -117,7 +117,22 @@ describe('resolveServerOptions', () => {
     expect(() => resolveServerOptions(options)).toThrow(message);
   });
 
-  it.each([[''], [42]])('refuses the authSecret %j without printing it', (secret) => {
-    expect(() => resolveServerOptions({ authSecret: secret as string })).toThrow(/authSecret must be a non-empty string, got a (string|number)$/);
+  it.each([
+    ['', 'an empty string'],
+    [42, 'a number'],
+    [[], 'an empty list'],
+    [['new', ''], 'an empty string \\(entry 1\\)'],
+    [['', 'old'], 'an empty string \\(entry 0\\)'],
+    [['new', 7], 'a number \\(entry 1\\)'],
+  ])('refuses the authSecret %j without printing it', (secret, got) => {
+    expect(() => resolveServerOptions({ authSecret: secret as string })).toThrow(new RegExp(`authSecret must .*, got ${got}$`));
+  });
+
+  it('takes a list of secrets, current first, as a frozen copy', () => {
+    const given = ['new', 'old'];
+    const { authSecrets } = resolveServerOptions({ authSecret: given });
+    given.push('changed later');
+    expect(authSecrets).toEqual(['new', 'old']);
+    expect(Object.isFrozen(authSecrets)).toBe(true);
   });
 });
