@@ -116,6 +116,13 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 0;
 /** Handlers (requests and events) one connection may have running at once. */
 export const DEFAULT_MAX_CONCURRENT_PER_CONNECTION = 64;
 
+/**
+ * Milliseconds a TLS client has to finish its handshake before the server closes the connection:
+ * 10 s. Node's own default, 120 s, lets a peer that sends a few bytes of a ClientHello hold a
+ * connection slot for two minutes.
+ */
+export const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Milliseconds `close()` lets open connections and running handlers finish: 10 s. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 

@@ -79,6 +79,7 @@ export {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
 } from './constants.js';
 export {
   resolveServerOptions,

@@ -11,6 +11,7 @@ import {
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
 } from '../constants.js';
 import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
 import { areHistogramBuckets } from './histogram-buckets.js';
@@ -60,6 +61,13 @@ export interface ArrpcServerOptions {
    * Defaults to none: plain TCP, unless the file options are given.
    */
   tls?: TlsOptions;
+  /**
+   * Milliseconds a TLS client has to finish its handshake; one that has not (a truncated or
+   * trickled ClientHello, say) is closed, freeing its connection slot. Only with TLS.
+   * 0 keeps Node's own default, 120 s. Defaults to {@link DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS}
+   * (10 s), unless `tls.handshakeTimeout` is given, which is then used (give one or the other).
+   */
+  tlsHandshakeTimeoutMs?: number;
   /** Logs connections, messages (pattern and size), answers and closes through Nest's `Logger` at debug level. Never the secret or payloads. Defaults to false. */
   debug?: boolean;
   /** Chooses pattern and payload of plain messages. Defaults to none: they all go to the `ARRPC_DEFAULT_PATTERN` handler. */
@@ -143,6 +151,8 @@ export interface ResolvedServerOptions {
   readonly tls: Readonly<TlsOptions> | undefined;
   /** True when TLS is on, by `tls` or the file options. */
   readonly useTls: boolean;
+  /** What `tls.createServer` gets as `handshakeTimeout`; 0 leaves Node's default (120 s). */
+  readonly tlsHandshakeTimeoutMs: number;
   readonly debug: boolean;
   readonly resolvePattern: ArrpcPatternResolver | undefined;
   readonly maxMessageBytes: number;
@@ -160,7 +170,7 @@ export interface ResolvedServerOptions {
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcServerOptions>([
-  'host', 'port', 'authSecret', 'tlsCertFile', 'tlsKeyFile', 'tls', 'debug', 'resolvePattern',
+  'host', 'port', 'authSecret', 'tlsCertFile', 'tlsKeyFile', 'tls', 'tlsHandshakeTimeoutMs', 'debug', 'resolvePattern',
   'maxMessageBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
   'maxConcurrentPerConnection', 'drainTimeoutMs', 'metrics', 'metricsPort', 'registry', 'metricsHistogram',
   'metricsMaxErrorReasons',
@@ -193,6 +203,7 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
     tlsKeyFile,
     tls,
     useTls: tls !== undefined || tlsCertFile !== undefined,
+    tlsHandshakeTimeoutMs: handshakeTimeout(options, tls),
     debug: boolean(options, 'debug'),
     resolvePattern: resolver(options.resolvePattern),
     maxMessageBytes: integer(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES, 1),
@@ -247,6 +258,17 @@ function secrets(value: unknown): readonly string[] | undefined {
     throw new TypeError(`ArrpcServerOptions.authSecret must be a non-empty string or a list of them, got ${got}${where}`);
   });
   return Object.freeze([...(list as string[])]);
+}
+
+/** `tlsHandshakeTimeoutMs`, else `tls.handshakeTimeout` (checked by Node), else the default. */
+function handshakeTimeout(options: ArrpcServerOptions, tls: Readonly<TlsOptions> | undefined): number {
+  if (tls?.handshakeTimeout === undefined) {
+    return integer(options, 'tlsHandshakeTimeoutMs', DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS, 0, MAX_TIMER_MS);
+  }
+  if (options.tlsHandshakeTimeoutMs !== undefined) {
+    throw new TypeError('ArrpcServerOptions: give tlsHandshakeTimeoutMs or tls.handshakeTimeout, not both');
+  }
+  return tls.handshakeTimeout;
 }
 
 function resolver(value: unknown): ArrpcPatternResolver | undefined {

@@ -11,6 +11,7 @@ import {
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
   resolveServerOptions,
   type ArrpcServerOptions,
 } from '../../../lib/index.js';
@@ -26,6 +27,7 @@ describe('resolveServerOptions', () => {
       tlsKeyFile: undefined,
       tls: undefined,
       useTls: false,
+      tlsHandshakeTimeoutMs: DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
       debug: false,
       resolvePattern: undefined,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
@@ -126,6 +128,18 @@ describe('resolveServerOptions', () => {
     [['new', 7], 'a number \\(entry 1\\)'],
   ])('refuses the authSecret %j without printing it', (secret, got) => {
     expect(() => resolveServerOptions({ authSecret: secret as string })).toThrow(new RegExp(`authSecret must .*, got ${got}$`));
+  });
+
+  it('bounds the TLS handshake to 10 s unless told otherwise; 0 keeps Node\'s default', () => {
+    const tls = { cert: 'c', key: 'k' };
+    expect(DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS).toBe(10_000);
+    expect(resolveServerOptions({ tls }).tlsHandshakeTimeoutMs).toBe(DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS);
+    expect(resolveServerOptions({ tls, tlsHandshakeTimeoutMs: 0 }).tlsHandshakeTimeoutMs).toBe(0);
+    expect(resolveServerOptions({ tls: { ...tls, handshakeTimeout: 120_000 } }).tlsHandshakeTimeoutMs).toBe(120_000);
+    expect(() => resolveServerOptions({ tls: { ...tls, handshakeTimeout: 5 }, tlsHandshakeTimeoutMs: 5 })).toThrow(
+      'ArrpcServerOptions: give tlsHandshakeTimeoutMs or tls.handshakeTimeout, not both',
+    );
+    expect(() => resolveServerOptions({ tlsHandshakeTimeoutMs: -1 })).toThrow('ArrpcServerOptions.tlsHandshakeTimeoutMs must be an integer');
   });
 
   it('takes a list of secrets, current first, as a frozen copy', () => {
