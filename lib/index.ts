@@ -27,6 +27,11 @@ export {
   signMessage,
   verifyMessage,
   verifySignedMessage,
+  GUARD_NONCE_BYTES,
+  NonceSource,
+  NonceStore,
+  guardMessage,
+  readGuard,
   widenForPythonReader,
   type DecoderLimits,
   type EncoderOptions,
@@ -35,6 +40,8 @@ export {
   type RemoteError,
   type SigningSecret,
   type VerifiedMessage,
+  type GuardedMessage,
+  type ReplayRefusal,
 } from './protocol/index.js';
 
 // Metrics

@@ -9,6 +9,8 @@ import {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
+  DEFAULT_REPLAY_MAX_NONCES,
+  DEFAULT_REPLAY_WINDOW_MS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
   DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
@@ -49,6 +51,29 @@ export interface ArrpcServerOptions {
    * cannot silently turn authentication off.
    */
   authSecret?: string | readonly string[];
+  /**
+   * Turns the replay guard on: milliseconds either side of this server's clock a guarded signed
+   * message's time may be. A guarded message (what an `ArrpcClient` with `peer: 'nestjs-arrpc'`
+   * and `authSecret` signs: its time and a random nonce inside the signed bytes) outside the
+   * window, or whose nonce was seen within it, is answered with the AuthException string and
+   * reaches no handler. Signed messages without a guard (Python peers) are refused unless
+   * {@link replayAllowUnguarded}. Needs `authSecret`; clocks must agree within the window.
+   * Defaults to {@link DEFAULT_REPLAY_WINDOW_MS}: 0, off.
+   */
+  replayWindowMs?: number;
+  /**
+   * With the replay guard on: serve signed messages that carry no guard, as Python peers (and
+   * clients with `peer: 'python'`) sign them, unprotected against replay as before. Defaults to
+   * false: they are refused.
+   */
+  replayAllowUnguarded?: boolean;
+  /**
+   * With the replay guard on: nonces remembered at most (about 90 bytes each). Each is held
+   * until its message leaves the window, so size it at the peak rate of guarded messages times
+   * the window (twice that with skewed clocks); when full, new guarded messages are refused
+   * rather than a nonce forgotten. At least 1. Defaults to {@link DEFAULT_REPLAY_MAX_NONCES} (1,000,000).
+   */
+  replayMaxNonces?: number;
   /** Path of the PEM certificate (Python `tls_certfile`), read by `listen()`. Needs {@link tlsKeyFile}. Turns TLS on. */
   tlsCertFile?: string;
   /** Path of the PEM private key (Python `tls_keyfile`), read by `listen()`. Needs {@link tlsCertFile}. */
@@ -146,6 +171,10 @@ export interface ResolvedServerOptions {
   readonly port: number;
   /** The accepted secrets, current first; `undefined` when messages are not checked. */
   readonly authSecrets: readonly string[] | undefined;
+  /** 0 when the replay guard is off. */
+  readonly replayWindowMs: number;
+  readonly replayAllowUnguarded: boolean;
+  readonly replayMaxNonces: number;
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
   readonly tls: Readonly<TlsOptions> | undefined;
@@ -170,7 +199,7 @@ export interface ResolvedServerOptions {
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcServerOptions>([
-  'host', 'port', 'authSecret', 'tlsCertFile', 'tlsKeyFile', 'tls', 'tlsHandshakeTimeoutMs', 'debug', 'resolvePattern',
+  'host', 'port', 'authSecret', 'replayWindowMs', 'replayAllowUnguarded', 'replayMaxNonces', 'tlsCertFile', 'tlsKeyFile', 'tls', 'tlsHandshakeTimeoutMs', 'debug', 'resolvePattern',
   'maxMessageBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
   'maxConcurrentPerConnection', 'drainTimeoutMs', 'metrics', 'metricsPort', 'registry', 'metricsHistogram',
   'metricsMaxErrorReasons',
@@ -195,10 +224,12 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
     throw new TypeError('ArrpcServerOptions: tlsCertFile and tlsKeyFile must be given together');
   }
   const tls = tlsOptions(options.tls, tlsCertFile !== undefined);
+  const authSecrets = secrets(options.authSecret);
   return Object.freeze({
     host: optionalString(options, 'host') ?? DEFAULT_SERVER_HOST,
     port: integer(options, 'port', DEFAULT_SERVER_PORT, 0, 65_535),
-    authSecrets: secrets(options.authSecret),
+    authSecrets,
+    ...replayGuard(options, authSecrets !== undefined),
     tlsCertFile,
     tlsKeyFile,
     tls,
@@ -258,6 +289,22 @@ function secrets(value: unknown): readonly string[] | undefined {
     throw new TypeError(`ArrpcServerOptions.authSecret must be a non-empty string or a list of them, got ${got}${where}`);
   });
   return Object.freeze([...(list as string[])]);
+}
+
+/** The replay guard's options: all or none, and only with a secret to sign the guard. */
+function replayGuard(options: ArrpcServerOptions, signed: boolean): Pick<ResolvedServerOptions, 'replayWindowMs' | 'replayAllowUnguarded' | 'replayMaxNonces'> {
+  const replayWindowMs = integer(options, 'replayWindowMs', DEFAULT_REPLAY_WINDOW_MS, 0);
+  if (replayWindowMs === 0) {
+    const stray = (['replayAllowUnguarded', 'replayMaxNonces'] as const).find((key) => options[key] !== undefined);
+    if (stray !== undefined) throw new TypeError(`ArrpcServerOptions.${stray} needs replayWindowMs (the replay guard is off)`);
+  } else if (!signed) {
+    throw new TypeError('ArrpcServerOptions.replayWindowMs needs authSecret: the guard is checked inside signed messages');
+  }
+  return {
+    replayWindowMs,
+    replayAllowUnguarded: boolean(options, 'replayAllowUnguarded'),
+    replayMaxNonces: integer(options, 'replayMaxNonces', DEFAULT_REPLAY_MAX_NONCES, 1),
+  };
 }
 
 /** `tlsHandshakeTimeoutMs`, else `tls.handshakeTimeout` (checked by Node), else the default. */
