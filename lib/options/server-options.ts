@@ -199,7 +199,8 @@ export interface ResolvedServerOptions {
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcServerOptions>([
-  'host', 'port', 'authSecret', 'replayWindowMs', 'replayAllowUnguarded', 'replayMaxNonces', 'tlsCertFile', 'tlsKeyFile', 'tls', 'tlsHandshakeTimeoutMs', 'debug', 'resolvePattern',
+  'host', 'port', 'authSecret', 'replayWindowMs', 'replayAllowUnguarded', 'replayMaxNonces', 'tlsCertFile',
+  'tlsKeyFile', 'tls', 'tlsHandshakeTimeoutMs', 'debug', 'resolvePattern',
   'maxMessageBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
   'maxConcurrentPerConnection', 'drainTimeoutMs', 'metrics', 'metricsPort', 'registry', 'metricsHistogram',
   'metricsMaxErrorReasons',

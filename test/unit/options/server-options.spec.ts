@@ -10,6 +10,8 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_SERVER_HOST,
+  DEFAULT_REPLAY_MAX_NONCES,
+  DEFAULT_REPLAY_WINDOW_MS,
   DEFAULT_SERVER_PORT,
   DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
   resolveServerOptions,
@@ -23,6 +25,9 @@ describe('resolveServerOptions', () => {
       host: DEFAULT_SERVER_HOST,
       port: DEFAULT_SERVER_PORT,
       authSecrets: undefined,
+      replayWindowMs: DEFAULT_REPLAY_WINDOW_MS,
+      replayAllowUnguarded: false,
+      replayMaxNonces: DEFAULT_REPLAY_MAX_NONCES,
       tlsCertFile: undefined,
       tlsKeyFile: undefined,
       tls: undefined,
@@ -140,6 +145,25 @@ describe('resolveServerOptions', () => {
       'ArrpcServerOptions: give tlsHandshakeTimeoutMs or tls.handshakeTimeout, not both',
     );
     expect(() => resolveServerOptions({ tlsHandshakeTimeoutMs: -1 })).toThrow('ArrpcServerOptions.tlsHandshakeTimeoutMs must be an integer');
+  });
+
+  it('turns the replay guard on with replayWindowMs and authSecret, and refuses its options alone', () => {
+    expect(DEFAULT_REPLAY_WINDOW_MS).toBe(0);
+    expect(resolveServerOptions({ authSecret: 's', replayWindowMs: 30_000, replayAllowUnguarded: true, replayMaxNonces: 10 })).toMatchObject({
+      replayWindowMs: 30_000,
+      replayAllowUnguarded: true,
+      replayMaxNonces: 10,
+    });
+    expect(() => resolveServerOptions({ replayWindowMs: 30_000 })).toThrow('ArrpcServerOptions.replayWindowMs needs authSecret');
+    expect(() => resolveServerOptions({ authSecret: 's', replayAllowUnguarded: true })).toThrow(
+      'ArrpcServerOptions.replayAllowUnguarded needs replayWindowMs (the replay guard is off)',
+    );
+    expect(() => resolveServerOptions({ authSecret: 's', replayWindowMs: 0, replayMaxNonces: 5 })).toThrow(
+      'ArrpcServerOptions.replayMaxNonces needs replayWindowMs',
+    );
+    expect(() => resolveServerOptions({ authSecret: 's', replayWindowMs: 1, replayMaxNonces: 0 })).toThrow(
+      'ArrpcServerOptions.replayMaxNonces must be an integer at least 1, got 0',
+    );
   });
 
   it('takes a list of secrets, current first, as a frozen copy', () => {
