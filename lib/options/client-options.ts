@@ -199,6 +199,8 @@ export interface ArrpcClientOptions {
    * Shared secret: every message is signed with HMAC-SHA256, as Python's
    * `auth_secret`. Answers are never signed. A list `[current, ...previous]`
    * (the server's form, so both can read one setting) signs with the first.
+   * With `peer: 'nestjs-arrpc'`, each signed message also carries the replay
+   * guard (the client's clock and a random nonce) that a server's `replayWindowMs` checks.
    * Defaults to none (unsigned); an empty string, an empty entry or an empty list is refused.
    */
   authSecret?: string | readonly string[];
