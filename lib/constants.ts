@@ -122,6 +122,23 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 0;
 /** Handlers (requests and events) one connection may have running at once. */
 export const DEFAULT_MAX_CONCURRENT_PER_CONNECTION = 64;
 
+/**
+ * Milliseconds a TLS client has to finish its handshake before the server closes the connection:
+ * 10 s. Node's own default, 120 s, lets a peer that sends a few bytes of a ClientHello hold a
+ * connection slot for two minutes.
+ */
+export const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Milliseconds either side of the server's clock a guarded message's time may be: 0, the replay guard is off. */
+export const DEFAULT_REPLAY_WINDOW_MS = 0;
+
+/**
+ * Nonces the replay guard remembers at most: 1,000,000, about 90 MB when full. It holds each for
+ * about one window (two with skewed clocks), so it admits up to this many messages per window;
+ * past that it refuses new guarded messages rather than forget a nonce whose copy it must refuse.
+ */
+export const DEFAULT_REPLAY_MAX_NONCES = 1_000_000;
+
 /** Milliseconds `close()` lets open connections and running handlers finish: 10 s. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 

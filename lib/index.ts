@@ -24,15 +24,26 @@ export {
   parseRemoteError,
   readEnvelope,
   SignatureKey,
+  SignatureKeys,
   signMessage,
   verifyMessage,
+  verifySignedMessage,
   widenForPythonReader,
+  // The replay guard (PROTOCOL part 2)
+  GUARD_NONCE_BYTES,
+  NonceSource,
+  NonceStore,
+  guardMessage,
+  readGuard,
   type DecoderLimits,
   type EncoderOptions,
   type Envelope,
   type EnvelopePattern,
   type RemoteError,
   type SigningSecret,
+  type VerifiedMessage,
+  type GuardedMessage,
+  type ReplayRefusal,
 } from './protocol/index.js';
 
 // Metrics
@@ -75,8 +86,11 @@ export {
   DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
   DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_REPLAY_MAX_NONCES,
+  DEFAULT_REPLAY_WINDOW_MS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
 } from './constants.js';
 export {
   resolveServerOptions,

@@ -41,8 +41,11 @@ export interface SampleConfig {
   readonly upstream: { readonly host: string; readonly port: number; readonly isSelf: boolean };
   /** `ARRPC_UPSTREAM_RESOLVE=dns`: call every address the upstream's name resolves to (a headless Service). */
   readonly upstreamResolve: 'dns' | 'none';
-  /** Shared by the server (checks) and the client (signs). */
-  readonly authSecret: string | undefined;
+  /**
+   * `ARRPC_AUTH_SECRET`, a comma-separated list `current,previous...`: the server accepts each,
+   * the client signs with the first.
+   */
+  readonly authSecret: readonly string[] | undefined;
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
   /** CA file the client verifies the upstream with. */
@@ -92,7 +95,7 @@ export async function readSampleConfig(env: NodeJS.ProcessEnv): Promise<SampleCo
     httpPort: port(env, 'HTTP_PORT', SAMPLE_HTTP_PORT),
     upstream,
     upstreamResolve,
-    authSecret: nonEmpty(env, 'ARRPC_AUTH_SECRET'),
+    authSecret: secretList(env, 'ARRPC_AUTH_SECRET'),
     tlsCertFile,
     tlsKeyFile,
     tlsCaFile,
@@ -104,6 +107,15 @@ export async function readSampleConfig(env: NodeJS.ProcessEnv): Promise<SampleCo
 function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** A comma-separated list with no empty entry (`a,,b` and `a,` are refused); unset or empty: none. */
+function secretList(env: NodeJS.ProcessEnv, name: string): readonly string[] | undefined {
+  const entries = nonEmpty(env, name)?.split(',');
+  if (entries?.includes('')) {
+    throw new SampleConfigError(`${name} must be a comma-separated list of non-empty secrets: it has an empty entry`);
+  }
+  return entries;
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -90,9 +90,21 @@ export function parseInteger(flag: string, text: string, min: number, max: numbe
   return value;
 }
 
-/** `--secret`, else `$ARRPC_AUTH_SECRET`; an empty secret is refused, as by the options. */
-export function secretFrom(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  const secret = flag ?? env['ARRPC_AUTH_SECRET'];
-  if (secret === '') throw new UsageError('the secret is empty: give --secret a value, or unset ARRPC_AUTH_SECRET');
-  return secret;
+/**
+ * `--secret`, else `$ARRPC_AUTH_SECRET`: a comma-separated list `current,previous...` (a server
+ * accepts each, a client signs with the first). An empty secret or entry is refused, as by the options.
+ */
+export function secretFrom(flag: string | undefined, env: NodeJS.ProcessEnv): readonly string[] | undefined {
+  const text = flag ?? env['ARRPC_AUTH_SECRET'];
+  if (text === undefined) return undefined;
+  if (text === '') throw new UsageError('the secret is empty: give --secret a value, or unset ARRPC_AUTH_SECRET');
+  const secrets = text.split(',');
+  if (secrets.includes('')) {
+    throw new UsageError(`the secret list has an empty entry (entries ${emptyPositions(secrets)}): separate secrets with single commas`);
+  }
+  return secrets;
+}
+
+function emptyPositions(entries: readonly string[]): string {
+  return entries.flatMap((entry, position) => (entry === '' ? [position] : [])).join(', ');
 }

@@ -57,7 +57,7 @@ Options:
                    inside the arrpc.pattern envelope; for ArrpcServers
   --event P        emit to the Nest @EventPattern P instead; prints the acknowledgement (null)
   --secret S       sign the message with HMAC-SHA256 of S (Python: auth_secret);
-                   default: $ARRPC_AUTH_SECRET
+                   a list NEW,OLD signs with NEW; default: $ARRPC_AUTH_SECRET
   --tls-ca FILE    use TLS, verifying the server with the PEM CA certificates in FILE
                    (Python: tls_cafile)
   --self-signed    with --tls-ca: FILE holds the server's own certificate, and exactly that
@@ -89,8 +89,8 @@ SIGTERM, then drains for up to ${CLI_SERVE_DRAIN_TIMEOUT_MS} ms and exits 0. A s
 Options:
   --host H         address to bind (default 127.0.0.1; 0.0.0.0 serves every interface)
   --port P         TCP port (default ${CLI_DEFAULT_SERVE_PORT}, as the Python guide's examples; 0 picks a free port)
-  --secret S       accept only messages signed with S (Python: auth_secret);
-                   default: $ARRPC_AUTH_SECRET
+  --secret S       accept only messages signed with S (Python: auth_secret); a list
+                   NEW,OLD accepts either, to rotate secrets; default: $ARRPC_AUTH_SECRET
   --tls-cert FILE  serve TLS with this PEM certificate (Python: tls_certfile); needs --tls-key
   --tls-key FILE   the PEM private key of --tls-cert (Python: tls_keyfile)
   --debug          log connections, messages (pattern and size) and closes

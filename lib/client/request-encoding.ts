@@ -2,6 +2,8 @@ import { ARRPC_DEFAULT_PATTERN, ARRPC_RESERVED_META_PREFIX, ARRPC_TIMEOUT_META_K
 import type { ArrpcPeer, ResolvedClientOptions } from '../options/index.js';
 import {
   buildEnvelope,
+  guardMessage,
+  NonceSource,
   SignatureKey,
   signMessage,
   widenForPythonReader,
@@ -15,20 +17,28 @@ export interface RequestEncoding {
   /** `authSecret`, made ready once for every request. */
   readonly signingKey: SignatureKey | undefined;
   readonly peer: ArrpcPeer;
+  /**
+   * Nonces of the replay guard, which signed requests to a `'nestjs-arrpc'` peer carry with the
+   * time they were written; `undefined` when requests are unsigned or go to a Python peer.
+   */
+  readonly nonces: NonceSource | undefined;
 }
 
 /** The encoding the options ask for; one per client, shared by its connections and probes. */
 export function createRequestEncoding(options: Pick<ResolvedClientOptions, 'authSecret' | 'peer'>): RequestEncoding {
+  const signed = options.authSecret !== undefined;
   return {
-    signingKey: options.authSecret === undefined ? undefined : new SignatureKey(options.authSecret),
+    signingKey: signed ? new SignatureKey(options.authSecret) : undefined,
     peer: options.peer,
+    nonces: signed && options.peer === 'nestjs-arrpc' ? new NonceSource() : undefined,
   };
 }
 
 /**
  * The bytes of one request, as written. The default pattern writes the data
  * raw, as a Python client does; any other pattern is wrapped in an envelope
- * carrying `meta`. With a secret the whole message is signed, and bytes for a
+ * carrying `meta`. With a secret the whole message is signed (with the replay
+ * guard's time and nonce inside, toward a `'nestjs-arrpc'` peer), and bytes for a
  * Python peer are kept off the lengths its reader cannot see.
  */
 export function encodeRequest(
@@ -41,7 +51,8 @@ export function encodeRequest(
     message.pattern === ARRPC_DEFAULT_PATTERN
       ? message.data
       : buildEnvelope(message.kind, message.pattern as EnvelopePattern, message.data, envelopeMeta(message, remainingMs));
-  const inner = encoder.encode(value);
+  const { nonces } = encoding;
+  const inner = encoder.encode(nonces === undefined ? value : guardMessage(value, Date.now(), nonces.next()));
   const bytes = encoding.signingKey === undefined ? inner : signMessage(encoder, inner, encoding.signingKey);
   return encoding.peer === 'python' ? widenForPythonReader(bytes) : bytes;
 }

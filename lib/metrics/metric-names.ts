@@ -22,6 +22,11 @@ export const ARRPC_METRIC_NAMES = Object.freeze({
   serverReqDurationSeconds: 'arrpc_server_req_duration_seconds',
   /** Histogram, beyond the reference and opt-in: client latency by `pattern`. */
   clientReqDurationSeconds: 'arrpc_client_req_duration_seconds',
+  /**
+   * Counter, beyond the reference: verified requests by the `secret` they were signed with, its
+   * position in `authSecret` (`"0"` the current one), so a rotation shows when `"1"` goes quiet.
+   */
+  serverAuthSecretRequests: 'arrpc_server_auth_secret_requests_total',
 } as const);
 
 /** One of {@link ARRPC_METRIC_NAMES}. */
@@ -38,6 +43,7 @@ export const METRIC_HELP: Readonly<Record<ArrpcMetricName, string>> = Object.fre
   arrpc_client_retries_total: 'RPC client retries',
   arrpc_server_req_duration_seconds: 'Time spent handling server requests, by pattern',
   arrpc_client_req_duration_seconds: 'Time spent making client requests, by pattern',
+  arrpc_server_auth_secret_requests_total: 'Verified server requests, by position of the secret they were signed with',
 });
 
 // Label names in the reference's order (alphabetical), so our lines read like its lines. The
@@ -76,6 +82,9 @@ export const SERVER_HISTOGRAM_LABELS = [
   'signed_payload',
   'tls',
 ] as const;
+
+/** Labels of the server's secret counter: few series, one per peer and secret in use. */
+export const SERVER_SECRET_LABELS = ['hostname', 'k8s_namespace', 'remote_address', 'secret', 'tls'] as const;
 
 /** Labels of the client summaries. */
 export const CLIENT_REQUEST_LABELS = [

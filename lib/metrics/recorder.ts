@@ -31,6 +31,11 @@ export interface ServerConnectionMetrics {
    * distinct values it is recorded as `other`).
    */
   error(handlerFunc: string, signed: boolean, reason: string): void;
+  /**
+   * Beyond the reference: one request verified with the secret at `position` of the server's
+   * `authSecret` (0 the current one), after {@link request}. Called only when `authSecret` is set.
+   */
+  secret(position: number): void;
 }
 
 /** What a client records into. Get one per client; call {@link forEndpoint} once per endpoint. */
@@ -66,7 +71,7 @@ export interface ClientEndpointMetrics {
 const noop = (): void => {};
 
 /** The no-op connection metrics: every call does nothing. */
-export const NOOP_SERVER_CONNECTION_METRICS: ServerConnectionMetrics = Object.freeze({ request: noop, error: noop });
+export const NOOP_SERVER_CONNECTION_METRICS: ServerConnectionMetrics = Object.freeze({ request: noop, error: noop, secret: noop });
 
 /** The server's default recorder when metrics are off. */
 export const NOOP_SERVER_METRICS_RECORDER: ServerMetricsRecorder = Object.freeze({

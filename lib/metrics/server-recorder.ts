@@ -5,6 +5,7 @@ import {
   SERVER_ERROR_LABELS,
   SERVER_HISTOGRAM_LABELS,
   SERVER_REQUEST_LABELS,
+  SERVER_SECRET_LABELS,
   pythonBool,
 } from './metric-names.js';
 import { resolveMetricsOptions, type ArrpcMetricsOptions, type ResolvedMetricsOptions } from './metrics-options.js';
@@ -27,6 +28,7 @@ class PrometheusServerRecorder implements ServerMetricsRecorder {
   readonly bytes: SumCountSummary;
   readonly errors: Counter;
   readonly durations: Histogram | null;
+  private secretRequests: Counter | undefined;
   private readonly peers = new Map<string, PeerMetrics>();
 
   constructor(readonly options: ResolvedMetricsOptions) {
@@ -38,6 +40,12 @@ class PrometheusServerRecorder implements ServerMetricsRecorder {
       histogramBuckets === null
         ? null
         : sharedHistogram(registry, ARRPC_METRIC_NAMES.serverReqDurationSeconds, SERVER_HISTOGRAM_LABELS, histogramBuckets);
+  }
+
+  /** The secret counter, registered on the first verified request: a server without `authSecret` never shows it. */
+  secrets(): Counter {
+    this.secretRequests ??= sharedCounter(this.options.registry, ARRPC_METRIC_NAMES.serverAuthSecretRequests, SERVER_SECRET_LABELS);
+    return this.secretRequests;
   }
 
   forConnection(remoteAddress: string | undefined, tls: boolean): ServerConnectionMetrics {
@@ -64,6 +72,8 @@ interface HandlerChildren {
 class PeerMetrics implements ServerConnectionMetrics {
   private readonly plain = new Map<string, HandlerChildren>();
   private readonly signed = new Map<string, HandlerChildren>();
+  /** The secret counter's children, by the secret's position. */
+  private readonly secretChildren: Counter.Internal[] = [];
 
   constructor(
     private readonly recorder: PrometheusServerRecorder,
@@ -82,6 +92,22 @@ class PeerMetrics implements ServerConnectionMetrics {
   error(handlerFunc: string, signed: boolean, reason: string): void {
     const children = (signed ? this.signed : this.plain).get(handlerFunc) ?? this.resolve(handlerFunc, signed);
     children.errors.inc(reason);
+  }
+
+  secret(position: number): void {
+    let child = this.secretChildren[position];
+    if (child === undefined) {
+      const { hostname, k8sNamespace } = hostLabels();
+      child = this.recorder.secrets().labels({
+        hostname,
+        k8s_namespace: k8sNamespace,
+        remote_address: this.remoteAddress,
+        secret: String(position),
+        tls: pythonBool(this.tls),
+      });
+      this.secretChildren[position] = child;
+    }
+    child.inc();
   }
 
   private resolve(handlerFunc: string, signed: boolean): HandlerChildren {

@@ -31,7 +31,7 @@ export const {
   optionalPositive,
   refused,
   registry,
-  secret,
+  secrets,
   text,
 } = optionChecks('ArrpcClient');
 

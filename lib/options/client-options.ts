@@ -19,6 +19,7 @@ import {
   DEFAULT_RETRY_BUDGET,
 } from '../constants.js';
 import type { ArrpcMetricsHistogramOptions } from './histogram-options.js';
+import { optional } from './option-checks.js';
 import {
   BALANCES,
   PEERS,
@@ -36,7 +37,7 @@ import {
   refused,
   registry,
   retryBudget,
-  secret,
+  secrets,
   servers,
   text,
 } from './client-option-checks.js';
@@ -204,9 +205,13 @@ export interface ArrpcClientOptions {
   retryBaseMs?: number | undefined;
   /**
    * Shared secret: every message is signed with HMAC-SHA256, as Python's
-   * `auth_secret`. Answers are never signed. Defaults to none (unsigned); an empty string is refused.
+   * `auth_secret`. Answers are never signed. A list `[current, ...previous]`
+   * (the server's form, so both can read one setting) signs with the first.
+   * With `peer: 'nestjs-arrpc'`, each signed message also carries the replay
+   * guard (the client's clock and a random nonce) that a server's `replayWindowMs` checks.
+   * Defaults to none (unsigned); an empty string, an empty entry or an empty list is refused.
    */
-  authSecret?: string | undefined;
+  authSecret?: string | readonly string[] | undefined;
   /** Path of a PEM file of CA certificates to verify the server with; turns TLS on. Defaults to none. */
   tlsCaFile?: string | undefined;
   /**
@@ -299,6 +304,7 @@ export interface ResolvedClientOptions {
   readonly timeout: number | undefined;
   readonly conMaxRetries: number;
   readonly retryBaseMs: number;
+  /** The secret requests are signed with (the first of a list); `undefined` when unsigned. */
   readonly authSecret: string | undefined;
   readonly tlsCaFile: string | undefined;
   readonly tlsSelfSigned: boolean;
@@ -359,7 +365,8 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     timeout: optionalPositive('timeout', given.timeout),
     conMaxRetries: integer('conMaxRetries', given.conMaxRetries ?? DEFAULT_CON_MAX_RETRIES, 1),
     retryBaseMs: nonNegative('retryBaseMs', given.retryBaseMs ?? DEFAULT_RETRY_BASE_MS),
-    authSecret: given.authSecret === undefined ? undefined : secret('authSecret', given.authSecret),
+    // A list is the server's form, so both can read one setting: the first entry signs.
+    authSecret: optional(given.authSecret, (value) => secrets('authSecret', value)[0]!),
     tlsCaFile: given.tlsCaFile === undefined ? undefined : text('tlsCaFile', given.tlsCaFile),
     tlsSelfSigned,
     tls: given.tls === undefined ? undefined : object('tls', given.tls),

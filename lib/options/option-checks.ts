@@ -31,6 +31,14 @@ export function optionChecks(subject: string) {
     return value;
   };
 
+  /** A non-empty string whose value is never shown, as it may be a real secret of the wrong type. */
+  const secret = (name: string, value: unknown): string => {
+    if (typeof value !== 'string' || value === '') {
+      throw refused(name, `expected a non-empty string, got ${value === '' ? 'an empty string' : kindOf(value)}`);
+    }
+    return value;
+  };
+
   return {
     /** The error for a value of the wrong kind or out of range. */
     invalid,
@@ -81,12 +89,16 @@ export function optionChecks(subject: string) {
       return value;
     },
 
-    /** A non-empty string whose value is never shown, as it may be a real secret of the wrong type. */
-    secret(name: string, value: unknown): string {
-      if (typeof value !== 'string' || value === '') {
-        throw refused(name, `expected a non-empty string, got ${value === '' ? 'an empty string' : kindOf(value)}`);
-      }
-      return value;
+    secret,
+
+    /**
+     * A secret or a non-empty list of them (`[current, ...previous]`), as a frozen list; never
+     * shows a value, as {@link secret} does not.
+     */
+    secrets(name: string, value: unknown): readonly string[] {
+      if (!Array.isArray(value)) return Object.freeze([secret(name, value)]);
+      if (value.length === 0) throw refused(name, 'expected a non-empty string or a non-empty list of them, got an empty list');
+      return Object.freeze(value.map((entry: unknown, position) => secret(`${name}[${position}]`, entry)));
     },
 
     boolean(name: string, value: unknown): boolean {

@@ -9,8 +9,11 @@ import {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
+  DEFAULT_REPLAY_MAX_NONCES,
+  DEFAULT_REPLAY_WINDOW_MS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
 } from '../constants.js';
 import type { ArrpcMetricsHistogramOptions } from './histogram-options.js';
 import { MAX_TIMEOUT_MS, optionChecks, optional } from './option-checks.js';
@@ -40,11 +43,37 @@ export interface ArrpcServerOptions {
   /**
    * Shared secret (Python `auth_secret`): every message must then be signed
    * with HMAC-SHA256 of it, or is answered with the AuthException string and
-   * reaches no handler. Defaults to none: messages are not checked. An empty
-   * string is refused, so a missing environment variable cannot silently turn
-   * authentication off.
+   * reaches no handler. A list `[current, ...previous]` accepts a message
+   * signed with any of them, to rotate with no outage (servers take
+   * `[new, old]`, then clients switch to `new`, then servers drop `old`).
+   * Defaults to none: messages are not checked. An empty string, an empty
+   * entry or an empty list is refused, so a missing environment variable
+   * cannot silently turn authentication off.
    */
-  authSecret?: string | undefined;
+  authSecret?: string | readonly string[] | undefined;
+  /**
+   * Turns the replay guard on: milliseconds either side of this server's clock a guarded signed
+   * message's time may be. A guarded message (what an `ArrpcClient` with `peer: 'nestjs-arrpc'`
+   * and `authSecret` signs: its time and a random nonce inside the signed bytes) outside the
+   * window, or whose nonce was seen within it, is answered with the AuthException string and
+   * reaches no handler. Signed messages without a guard (Python peers) are refused unless
+   * {@link replayAllowUnguarded}. Needs `authSecret`; clocks must agree within the window.
+   * Defaults to {@link DEFAULT_REPLAY_WINDOW_MS}: 0, off.
+   */
+  replayWindowMs?: number | undefined;
+  /**
+   * With the replay guard on: serve signed messages that carry no guard, as Python peers (and
+   * clients with `peer: 'python'`) sign them, unprotected against replay as before. Defaults to
+   * false: they are refused.
+   */
+  replayAllowUnguarded?: boolean | undefined;
+  /**
+   * With the replay guard on: nonces remembered at most (about 90 bytes each). Each is held
+   * until its message leaves the window, so size it at the peak rate of guarded messages times
+   * the window (twice that with skewed clocks); when full, new guarded messages are refused
+   * rather than a nonce forgotten. At least 1. Defaults to {@link DEFAULT_REPLAY_MAX_NONCES} (1,000,000).
+   */
+  replayMaxNonces?: number | undefined;
   /** Path of the PEM certificate (Python `tls_certfile`), read by `listen()`. Needs {@link tlsKeyFile}. Turns TLS on. */
   tlsCertFile?: string | undefined;
   /** Path of the PEM private key (Python `tls_keyfile`), read by `listen()`. Needs {@link tlsCertFile}. */
@@ -57,6 +86,13 @@ export interface ArrpcServerOptions {
    * Defaults to none: plain TCP, unless the file options are given.
    */
   tls?: TlsOptions | undefined;
+  /**
+   * Milliseconds a TLS client has to finish its handshake; one that has not (a truncated or
+   * trickled ClientHello, say) is closed, freeing its connection slot. Only with TLS.
+   * 0 keeps Node's own default, 120 s. Defaults to {@link DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS}
+   * (10 s), unless `tls.handshakeTimeout` is given, which is then used (give one or the other).
+   */
+  tlsHandshakeTimeoutMs?: number | undefined;
   /** Logs connections, messages (pattern and size), answers and closes through Nest's `Logger` at debug level. Never the secret or payloads. Defaults to false. */
   debug?: boolean | undefined;
   /** Chooses pattern and payload of plain messages. Defaults to none: they all go to the `ARRPC_DEFAULT_PATTERN` handler. */
@@ -133,12 +169,19 @@ export interface ArrpcServerOptions {
 export interface ResolvedServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly authSecret: string | undefined;
+  /** The accepted secrets, current first; `undefined` when messages are not checked. */
+  readonly authSecrets: readonly string[] | undefined;
+  /** 0 when the replay guard is off. */
+  readonly replayWindowMs: number;
+  readonly replayAllowUnguarded: boolean;
+  readonly replayMaxNonces: number;
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
   readonly tls: Readonly<TlsOptions> | undefined;
   /** True when TLS is on, by `tls` or the file options. */
   readonly useTls: boolean;
+  /** What `tls.createServer` gets as `handshakeTimeout`; 0 leaves Node's default (120 s). */
+  readonly tlsHandshakeTimeoutMs: number;
   readonly debug: boolean;
   readonly resolvePattern: ArrpcPatternResolver | undefined;
   readonly maxMessageBytes: number;
@@ -156,7 +199,8 @@ export interface ResolvedServerOptions {
 }
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcServerOptions>([
-  'host', 'port', 'authSecret', 'tlsCertFile', 'tlsKeyFile', 'tls', 'debug', 'resolvePattern',
+  'host', 'port', 'authSecret', 'replayWindowMs', 'replayAllowUnguarded', 'replayMaxNonces', 'tlsCertFile',
+  'tlsKeyFile', 'tls', 'tlsHandshakeTimeoutMs', 'debug', 'resolvePattern',
   'maxMessageBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
   'maxConcurrentPerConnection', 'drainTimeoutMs', 'metrics', 'metricsPort', 'registry', 'metricsHistogram',
   'metricsMaxErrorReasons',
@@ -179,14 +223,17 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
     throw check.refused(present, `needs "${missing}": give both or neither`);
   }
   const tls = optional(given.tls, (value) => tlsOptions(value, tlsCertFile !== undefined));
+  const authSecrets = optional(given.authSecret, (value) => check.secrets('authSecret', value));
   return Object.freeze({
     host: check.text('host', given.host ?? DEFAULT_SERVER_HOST),
     port: check.integer('port', given.port ?? DEFAULT_SERVER_PORT, 0, 65_535),
-    authSecret: optional(given.authSecret, (value) => check.secret('authSecret', value)),
+    authSecrets,
+    ...replayGuard(given, authSecrets !== undefined),
     tlsCertFile,
     tlsKeyFile,
     tls,
     useTls: tls !== undefined || tlsCertFile !== undefined,
+    tlsHandshakeTimeoutMs: handshakeTimeout(given, tls),
     debug: check.boolean('debug', given.debug ?? false),
     resolvePattern: optional(given.resolvePattern, (value) => check.func<ArrpcPatternResolver>('resolvePattern', value)),
     maxMessageBytes: check.integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),
@@ -207,6 +254,31 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
 /** Whole milliseconds a timer can wait; 0 turns the timeout off. */
 function timeout(name: string, value: unknown): number {
   return check.integer(name, value, 0, MAX_TIMEOUT_MS);
+}
+
+/** The replay guard's options: all or none, and only with a secret to sign the guard. */
+function replayGuard(given: ArrpcServerOptions, signed: boolean): Pick<ResolvedServerOptions, 'replayWindowMs' | 'replayAllowUnguarded' | 'replayMaxNonces'> {
+  const replayWindowMs = check.integer('replayWindowMs', given.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS, 0);
+  if (replayWindowMs === 0) {
+    const stray = (['replayAllowUnguarded', 'replayMaxNonces'] as const).find((key) => given[key] !== undefined);
+    if (stray !== undefined) throw check.refused(stray, 'needs "replayWindowMs" (the replay guard is off)');
+  } else if (!signed) {
+    throw check.refused('replayWindowMs', 'needs "authSecret": the guard is checked inside signed messages');
+  }
+  return {
+    replayWindowMs,
+    replayAllowUnguarded: check.boolean('replayAllowUnguarded', given.replayAllowUnguarded ?? false),
+    replayMaxNonces: check.integer('replayMaxNonces', given.replayMaxNonces ?? DEFAULT_REPLAY_MAX_NONCES, 1),
+  };
+}
+
+/** `tlsHandshakeTimeoutMs`, else `tls.handshakeTimeout` (checked by Node), else the default. */
+function handshakeTimeout(given: ArrpcServerOptions, tls: Readonly<TlsOptions> | undefined): number {
+  if (tls?.handshakeTimeout === undefined) {
+    return timeout('tlsHandshakeTimeoutMs', given.tlsHandshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS);
+  }
+  if (given.tlsHandshakeTimeoutMs !== undefined) throw check.refused('tlsHandshakeTimeoutMs', 'excludes "tls.handshakeTimeout": give one or the other');
+  return tls.handshakeTimeout;
 }
 
 function tlsOptions(value: unknown, fromFiles: boolean): Readonly<TlsOptions> {

@@ -8,10 +8,13 @@ export {
   SIGNATURE_KEY,
   SIGNED_DATA_KEY,
   SignatureKey,
+  SignatureKeys,
   computeSignature,
   signMessage,
   verifyMessage,
+  verifySignedMessage,
   type SigningSecret,
+  type VerifiedMessage,
 } from './signing.js';
 export {
   ERROR_PREFIX,
@@ -33,3 +36,15 @@ export {
   type EnvelopePattern,
 } from './envelope.js';
 export { PYTHON_READ_BYTES, widenForPythonReader } from './python-reader.js';
+export {
+  GUARD_DATA_KEY,
+  GUARD_NONCE_BYTES,
+  GUARD_NONCE_KEY,
+  GUARD_TIME_KEY,
+  NonceSource,
+  NonceStore,
+  guardMessage,
+  readGuard,
+  type GuardedMessage,
+  type ReplayRefusal,
+} from './replay-guard.js';

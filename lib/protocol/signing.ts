@@ -77,6 +77,37 @@ export class SignatureKey {
   }
 }
 
+/**
+ * The secrets a server accepts during a rotation, `[current, ...previous]`,
+ * each made ready once: {@link match} accepts a signature made with any of
+ * them (a client signs with the first alone). So a fleet rotates with no
+ * outage: servers take `[new, old]`, then clients switch to `new`, then
+ * servers drop `old`.
+ */
+export class SignatureKeys {
+  private readonly keys: readonly SignatureKey[];
+
+  /** `secrets` are taken as UTF-8; at least one. */
+  constructor(secrets: readonly string[]) {
+    if (secrets.length === 0) throw new RangeError('SignatureKeys needs at least one secret');
+    this.keys = secrets.map((secret) => new SignatureKey(secret));
+  }
+
+  /**
+   * The position of the secret `signature` was made with, or -1. Every secret
+   * is checked, each in constant time, whichever matches: how long this takes
+   * says nothing about which one did.
+   */
+  match(bytes: Uint8Array, signature: string): number {
+    let position = -1;
+    for (let i = 0; i < this.keys.length; i++) {
+      const matches = this.keys[i]!.matches(bytes, signature);
+      position = matches && position < 0 ? i : position;
+    }
+    return position;
+  }
+}
+
 /** A secret as given, or made ready once with {@link SignatureKey}. */
 export type SigningSecret = string | SignatureKey;
 
@@ -119,6 +150,30 @@ export function verifyMessage(message: unknown, secret: SigningSecret, decoder?:
   if (!keyOf(secret).matches(data, (message as Record<string, string>)[SIGNATURE_KEY]!)) {
     throw badSignature('the signature does not match');
   }
+  return decodeSigned(data, decoder);
+}
+
+/** A message that passed {@link verifySignedMessage}. */
+export interface VerifiedMessage {
+  /** The signed value, decoded. */
+  readonly value: unknown;
+  /** The position in the {@link SignatureKeys} of the secret it was signed with. */
+  readonly secretIndex: number;
+}
+
+/**
+ * {@link verifyMessage} against every secret of a rotation: accepts a message
+ * signed with any of them and says which. Throws as `verifyMessage` does.
+ */
+export function verifySignedMessage(message: unknown, keys: SignatureKeys, decoder: MessageDecoder): VerifiedMessage {
+  const data = signedData(message);
+  const secretIndex = keys.match(data, (message as Record<string, string>)[SIGNATURE_KEY]!);
+  if (secretIndex < 0) throw badSignature('the signature does not match');
+  return { value: decodeSigned(data, decoder), secretIndex };
+}
+
+/** The signed bytes as one value; bytes that are not one are a bad signature. */
+function decodeSigned(data: Uint8Array, decoder: DecoderLimits | MessageDecoder | undefined): unknown {
   try {
     return (decoder instanceof MessageDecoder ? decoder : new MessageDecoder(decoder)).decodeWhole(data);
   } catch (error) {

@@ -247,7 +247,11 @@ export class ArrpcServer
     // allowHalfOpen: a peer that ends its side after writing still gets its answers.
     const socketOptions = { allowHalfOpen: true, noDelay: true };
     if (!this.options.useTls) return net.createServer(socketOptions, accept);
-    const server = tls.createServer({ ...this.options.tls, ...(await this.readCertificateFiles()), ...socketOptions }, accept);
+    const handshakeTimeout = this.options.tlsHandshakeTimeoutMs;
+    const server = tls.createServer(
+      { ...this.options.tls, ...(await this.readCertificateFiles()), ...socketOptions, handshakeTimeout },
+      accept,
+    );
     server.on('tlsClientError', (error, socket) => {
       if (this.options.debug) this.logger.debug(`TLS handshake failed: ${error.message}`);
       // Node only reports a handshake timeout (tls `handshakeTimeout`) here and leaves the socket open.

@@ -143,6 +143,7 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
       handlerFunc: '',
       pattern: '',
       signed: false,
+      secretIndex: -1,
       counted: true,
       size: byteLength,
       receivedAt: this.metrics === undefined ? 0 : performance.now(),
@@ -243,6 +244,7 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   private record(metrics: ServerConnectionMetrics, slot: Slot, now: number): void {
     metrics.request(slot.handlerFunc, slot.pattern, slot.signed, (now - slot.receivedAt) / 1000, slot.size);
     if (slot.failure !== undefined) metrics.error(slot.handlerFunc, slot.signed, errorReason(slot.failure));
+    if (slot.secretIndex >= 0) metrics.secret(slot.secretIndex);
   }
 
   /** Pauses reading while answers back up (unwritten or unread by the peer), resumes after. */

@@ -13,6 +13,8 @@ export interface RequestRecord {
   pattern: string;
   /** Signed and verified. */
   signed: boolean;
+  /** When verified, the position in `authSecret` of the secret it was signed with; -1 otherwise. */
+  secretIndex: number;
   /** False for what is not counted (`arrpc.ping`). */
   counted: boolean;
 }

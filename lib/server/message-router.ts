@@ -3,7 +3,16 @@ import type { BaseRpcContext, MessageHandler, MsPattern, ReadPacket, WritePacket
 import { isObservable, type Observable, throwError } from 'rxjs';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
 import type { ResolvedServerOptions } from '../options/server-options.js';
-import { MessageDecoder, SignatureKey, readEnvelope, verifyMessage, type Envelope } from '../protocol/index.js';
+import {
+  MessageDecoder,
+  NonceStore,
+  SignatureKeys,
+  readEnvelope,
+  readGuard,
+  verifySignedMessage,
+  type Envelope,
+  type VerifiedMessage,
+} from '../protocol/index.js';
 import { traceHandler } from '../tracing/index.js';
 import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
 import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
@@ -32,6 +41,9 @@ type Finish = (answer: unknown, failed?: boolean) => void;
 /** A whole `arrpc-timeout-ms`: decimal digits, at most 15 so the number stays exact. */
 const TIMEOUT_MS_TEXT = /^\d{1,15}$/;
 
+/** What {@link MessageRouter.openSigned} returns for a message it refused. */
+const REFUSED: unique symbol = Symbol('refused');
+
 /** The answers given without a handler, built once. */
 const Answered = {
   auth: { answer: FixedAnswer.auth, failed: true },
@@ -52,8 +64,10 @@ const Answered = {
 export class MessageRouter implements MessageDispatcher {
   /** Decodes the signed `data`, under the same limits as the message around it. */
   private readonly signedDecoder: MessageDecoder;
-  /** `authSecret`, made ready once for every message. */
-  private readonly signingKey: SignatureKey | undefined;
+  /** `authSecret`'s secrets, made ready once for every message. */
+  private readonly signingKeys: SignatureKeys | undefined;
+  /** The nonces of the replay window; `undefined` when the guard is off. */
+  private readonly nonces: NonceStore | undefined;
   private readonly logUnexpected = (error: unknown): void => {
     this.logger.error(`answered Internal server error for: ${String((error as Error)?.message ?? error)}`, (error as Error)?.stack);
   };
@@ -64,19 +78,16 @@ export class MessageRouter implements MessageDispatcher {
     private readonly logger: Logger,
   ) {
     this.signedDecoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth });
-    this.signingKey = options.authSecret === undefined ? undefined : new SignatureKey(options.authSecret);
+    this.signingKeys = options.authSecrets === undefined ? undefined : new SignatureKeys(options.authSecrets);
+    this.nonces = options.replayWindowMs === 0 ? undefined : new NonceStore(options.replayWindowMs, options.replayMaxNonces);
   }
 
   dispatch(message: unknown, byteLength: number, connection: ConnectionHandler, record: RequestRecord): Dispatch {
     let value = message;
-    const signed = this.signingKey !== undefined;
+    const signed = this.signingKeys !== undefined;
     if (signed) {
-      try {
-        value = verifyMessage(message, this.signingKey!, this.signedDecoder);
-      } catch (error) {
-        connection.debug(`refused (${byteLength} bytes): ${(error as Error).message}`);
-        return Answered.auth;
-      }
+      value = this.openSigned(message, byteLength, connection, record);
+      if (value === REFUSED) return Answered.auth;
     }
     record.signed = signed;
     let envelope: Envelope | undefined;
@@ -103,6 +114,33 @@ export class MessageRouter implements MessageDispatcher {
     record.handlerFunc = this.nest.handlerName(route);
     const scope = new RequestScope(this.deadline(envelope.meta, connection));
     return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope, record, route);
+  }
+
+  /**
+   * The signed value, checked against every secret and, with the replay guard on, against the
+   * window and the nonces seen; {@link REFUSED} (logged) when it fails. A guard is taken off
+   * whether the replay guard is on or not: clients write it whatever the server does with it.
+   */
+  private openSigned(message: unknown, byteLength: number, connection: ConnectionHandler, record: RequestRecord): unknown {
+    const refuse = (reason: string): typeof REFUSED => {
+      connection.debug(`refused (${byteLength} bytes): ${reason}`);
+      return REFUSED;
+    };
+    let verified: VerifiedMessage;
+    try {
+      verified = verifySignedMessage(message, this.signingKeys!, this.signedDecoder);
+    } catch (error) {
+      return refuse((error as Error).message);
+    }
+    const guard = readGuard(verified.value);
+    if (typeof guard === 'string') return refuse(guard);
+    if (this.nonces !== undefined) {
+      if (guard === undefined && !this.options.replayAllowUnguarded) return refuse('no replay guard (replayAllowUnguarded is off)');
+      const refusal = guard === undefined ? undefined : this.nonces.admit(guard.time, guard.nonce, Date.now());
+      if (refusal !== undefined) return refuse(`replay guard: ${refusal}`);
+    }
+    record.secretIndex = verified.secretIndex;
+    return guard === undefined ? verified.value : guard.data;
   }
 
   private plain(message: unknown, byteLength: number, connection: ConnectionHandler, signed: boolean, record: RequestRecord): Dispatch {

@@ -116,7 +116,8 @@ export interface HostileSettings {
 export function useHostileServer(settings: HostileSettings = {}): HostileFixture {
   const escapes = recordEscapes();
   const options = { ...HOSTILE_OPTIONS, ...settings.options };
-  const secret = options.authSecret;
+  // The hostile peer signs as a client does: with the first of a list.
+  const secret = typeof options.authSecret === 'object' ? options.authSecret[0] : options.authSecret;
   const encoder = new MessageEncoder();
   const logger = new CapturingLogger();
   const opened: TestPeer[] = [];

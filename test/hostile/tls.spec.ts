@@ -185,3 +185,30 @@ describe('mutual TLS (requestCert, rejectUnauthorized, ca)', () => {
     await hostile.expectHealthy();
   });
 });
+
+describe('tlsHandshakeTimeoutMs with the only free connection slot', () => {
+  // Two slots: the bystander's, and the one the truncated handshake takes.
+  const hostile = useHostileServer({
+    options: { tls: { cert: certs.server.cert, key: certs.server.key }, tlsHandshakeTimeoutMs: HANDSHAKE_MS, maxConnections: 2 },
+    tls: trustCa,
+  });
+
+  it('a truncated ClientHello holds the slot for the handshake timeout, then it serves a real client', async () => {
+    const hello = await captureClientHello();
+    const raw = await connectRaw(hostile.port);
+    const startedAt = Date.now();
+    await raw.write(hello.subarray(0, 5));
+    await expect.poll(() => serverConnections(hostile)).toBe(2);
+    // The slot is taken: a real client is closed on arrival.
+    const refused = await connectRaw(hostile.port);
+    expect(await refused.waitClosed(CLOSE_WITHIN_MS)).toBe(true);
+    refused.destroy();
+    expect(await raw.waitClosed(HANDSHAKE_MS + CLOSE_WITHIN_MS)).toBe(true);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(HANDSHAKE_MS - 50);
+    raw.destroy();
+    await expect.poll(() => serverConnections(hostile)).toBe(1);
+    const served = await TestPeer.connect(hostile.port, trustCa);
+    expect(await hostile.ask(served, buildEnvelope('request', 'echo', 'after'))).toBe('after');
+    served.destroy();
+  });
+});

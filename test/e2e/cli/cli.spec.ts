@@ -230,6 +230,7 @@ describe.concurrent('bad input: exit 2, one line, no stack trace', () => {
     ['--self-signed alone', ['call', '127.0.0.1:1', '--self-signed', '1'], 'UsageError: --self-signed needs --tls-ca FILE: the certificate to accept'],
     ['a missing --tls-ca file', ['call', '127.0.0.1:1', '--tls-ca', '/no/such.crt', '1'], /^UsageError: Invalid ArrpcClient option "tlsCaFile": cannot read "\/no\/such\.crt"/],
     ['an empty secret', ['call', '127.0.0.1:1', '--secret', '', '1'], 'UsageError: the secret is empty: give --secret a value, or unset ARRPC_AUTH_SECRET'],
+    ['an empty entry in a secret list', ['call', '127.0.0.1:1', '--secret', 'new,', '1'], 'UsageError: the secret list has an empty entry (entries 1): separate secrets with single commas'],
     ['an unknown command', ['cal'], `UsageError: unknown command "cal"; see 'nestjs-arrpc --help'`],
     ['no command', [], "UsageError: a command is needed: call or serve; see 'nestjs-arrpc --help'"],
     ['serve with a bad port', ['serve', '--port', 'http'], 'UsageError: --port must be a whole number from 0 to 65535, got "http"'],
@@ -293,6 +294,14 @@ describe('serve: an echo server until SIGINT or SIGTERM', () => {
     // A certificate the client does not trust: no connection.
     expectOneLineError(await cli(['call', to, '--tls-ca', certs.files.otherCa.certFile, '--secret', 'k', '[1]']), 3, /^ConnectException: Failed to connect to .* with 1 attempts: /);
     expect(await server.stop('SIGINT', 5000)).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('serves either secret of --secret NEW,OLD, and a call signs with the first of a list', async () => {
+    const { server, port } = await serve(['--secret', 'new,old']);
+    const to = `127.0.0.1:${port}`;
+    expect(await cli(['call', to, '--secret', 'old', '1'])).toMatchObject({ code: 0, stdout: '1\n' });
+    expectOneLineError(await cli(['call', to, '--secret', 'unknown,new', '4']), 5, `AuthException: ${AUTH_MESSAGE}`);
+    expect(await server.stop('SIGTERM', 5000)).toMatchObject({ code: 0, signal: null });
   });
 
   it('exits 3 when the port is taken', async () => {

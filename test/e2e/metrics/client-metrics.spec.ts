@@ -18,10 +18,12 @@ import {
   ArrpcModule,
   ConnectException,
   ConnectionLostException,
+  GUARD_NONCE_BYTES,
   MessageEncoder,
   RemoteRpcException,
   RpcTimeoutException,
   buildEnvelope,
+  guardMessage,
   openMetricsServer,
   signMessage,
   widenForPythonReader,
@@ -125,8 +127,11 @@ describe('ArrpcClient metrics against an ArrpcServer', () => {
 
     const labels = endpointLabels(server.port, true, false);
     expect(families.get('arrpc_client_req_bytes')!.samples.map((s) => s.labels)).toEqual([labels, labels]);
+    // Signed toward a 'nestjs-arrpc' peer, each carries the replay guard: a time and a 16-byte nonce.
     const bytes = requestBytes(
-      [buildEnvelope('request', 'echo', { n: 1 }), buildEnvelope('request', 'echo', 'two'), buildEnvelope('request', 'fail', 'boom')],
+      [buildEnvelope('request', 'echo', { n: 1 }), buildEnvelope('request', 'echo', 'two'), buildEnvelope('request', 'fail', 'boom')].map(
+        (envelope) => guardMessage(envelope, Date.now(), new Uint8Array(GUARD_NONCE_BYTES)),
+      ),
       SECRET,
     );
     expect(sampleValue(families, 'arrpc_client_req_seconds_count', labels)).toBe(3);

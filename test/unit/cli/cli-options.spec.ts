@@ -46,9 +46,16 @@ describe('parseCommandArgs', () => {
 
 describe('secretFrom', () => {
   it('prefers the flag, falls back on ARRPC_AUTH_SECRET, and refuses an empty secret', () => {
-    expect(secretFrom('flag', { ARRPC_AUTH_SECRET: 'env' })).toBe('flag');
-    expect(secretFrom(undefined, { ARRPC_AUTH_SECRET: 'env' })).toBe('env');
+    expect(secretFrom('flag', { ARRPC_AUTH_SECRET: 'env' })).toEqual(['flag']);
+    expect(secretFrom(undefined, { ARRPC_AUTH_SECRET: 'env' })).toEqual(['env']);
     expect(secretFrom(undefined, {})).toBeUndefined();
     expect(() => secretFrom(undefined, { ARRPC_AUTH_SECRET: '' })).toThrow(UsageError);
+  });
+
+  it('reads a comma-separated list, current first, and refuses an empty entry', () => {
+    expect(secretFrom('new,old', {})).toEqual(['new', 'old']);
+    expect(secretFrom(undefined, { ARRPC_AUTH_SECRET: 'new,old' })).toEqual(['new', 'old']);
+    expect(() => secretFrom('a,,b', {})).toThrow('the secret list has an empty entry (entries 1): separate secrets with single commas');
+    expect(() => secretFrom(',a,', {})).toThrow('(entries 0, 2)');
   });
 });

@@ -197,4 +197,10 @@ describe('resolveClientOptions', () => {
     expect(() => resolveClientOptions({ port: 1, authSecret: '' })).toThrow(/"authSecret": expected a non-empty string, got an empty string/);
     expect(() => resolveClientOptions({ port: 1, authSecret: 12345 as never })).toThrow(/"authSecret": expected a non-empty string, got a number$/);
   });
+
+  it('signs with the first of an authSecret list, and refuses a list with an empty entry', () => {
+    expect(resolveClientOptions({ port: 1, authSecret: ['new', 'old'] }).authSecret).toBe('new');
+    expect(() => resolveClientOptions({ port: 1, authSecret: [] })).toThrow('"authSecret": expected a non-empty string or a non-empty list of them, got an empty list');
+    expect(() => resolveClientOptions({ port: 1, authSecret: ['new', ''] })).toThrow(/"authSecret\[1\]": expected a non-empty string, got an empty string$/);
+  });
 });

@@ -24,6 +24,7 @@ describe('recorders sharing a registry', () => {
     const clientB = createClientMetricsRecorder({ registry });
     serverA.forConnection('10.1.0.1', false).request('h', 'p', false, 1, 10);
     serverB.forConnection('10.1.0.1', false).request('h', 'p', false, 2, 20);
+    serverB.forConnection('10.1.0.1', false).secret(0);
     clientA.forEndpoint('s:1', false, false).request('p', 3, 30);
     clientB.forEndpoint('s:1', false, false).request('p', 4, 40);
 

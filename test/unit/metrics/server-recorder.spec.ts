@@ -24,6 +24,24 @@ describe('server recorder', () => {
     }
   });
 
+  it('counts verified requests by secret position, beyond the reference, only once one is counted', async () => {
+    const registry = new Registry();
+    const connection = createServerMetricsRecorder({ registry }).forConnection('::ffff:10.0.0.7', false);
+    connection.request('handler', 'arrpc', true, 0.001, 95);
+    expect(registry.getSingleMetric(ARRPC_METRIC_NAMES.serverAuthSecretRequests)).toBeUndefined();
+    connection.secret(1);
+    connection.secret(0);
+    connection.secret(1);
+
+    const family = (await scrape(registry)).get(ARRPC_METRIC_NAMES.serverAuthSecretRequests)!;
+    expect(family.type).toBe('counter');
+    const labels = { hostname: EXPECTED_HOSTNAME, k8s_namespace: EXPECTED_NAMESPACE, remote_address: '10.0.0.7', tls: 'False' };
+    expect(family.samples.map((s) => [s.labels, s.value])).toEqual([
+      [{ ...labels, secret: '1' }, 2],
+      [{ ...labels, secret: '0' }, 1],
+    ]);
+  });
+
   it('writes the reference label values: True/False, peer IP, host labels', async () => {
     const registry = new Registry();
     const connection = createServerMetricsRecorder({ registry }).forConnection('::ffff:127.0.0.1', true);

@@ -10,7 +10,10 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_SERVER_HOST,
+  DEFAULT_REPLAY_MAX_NONCES,
+  DEFAULT_REPLAY_WINDOW_MS,
   DEFAULT_SERVER_PORT,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
   resolveServerOptions,
   type ArrpcServerOptions,
 } from '../../../lib/index.js';
@@ -21,11 +24,15 @@ describe('resolveServerOptions', () => {
     expect(resolved).toEqual({
       host: DEFAULT_SERVER_HOST,
       port: DEFAULT_SERVER_PORT,
-      authSecret: undefined,
+      authSecrets: undefined,
+      replayWindowMs: DEFAULT_REPLAY_WINDOW_MS,
+      replayAllowUnguarded: false,
+      replayMaxNonces: DEFAULT_REPLAY_MAX_NONCES,
       tlsCertFile: undefined,
       tlsKeyFile: undefined,
       tls: undefined,
       useTls: false,
+      tlsHandshakeTimeoutMs: DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
       debug: false,
       resolvePattern: undefined,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
@@ -58,7 +65,7 @@ describe('resolveServerOptions', () => {
       drainTimeoutMs: 0,
       maxConcurrentPerConnection: 1,
     });
-    expect(resolved).toMatchObject({ host: '0.0.0.0', port: 8080, authSecret: 's', debug: true, resolvePattern, maxConnections: 0 });
+    expect(resolved).toMatchObject({ host: '0.0.0.0', port: 8080, authSecrets: ['s'], debug: true, resolvePattern, maxConnections: 0 });
   });
 
   it('turns TLS on with the file pair, or with tls holding a certificate, and copies tls frozen', () => {
@@ -124,7 +131,55 @@ describe('resolveServerOptions', () => {
     expect(() => resolveServerOptions(5 as never)).toThrow('Invalid ArrpcServer options: expected an object, got 5');
   });
 
-  it.each([[''], [42]])('refuses the authSecret %j without printing it', (secret) => {
-    expect(() => resolveServerOptions({ authSecret: secret as string })).toThrow(/^Invalid ArrpcServer option "authSecret": expected a non-empty string, got (an empty string|a number)$/);
+  it.each([
+    ['', 'authSecret', 'an empty string'],
+    [42, 'authSecret', 'a number'],
+    [[], 'authSecret', 'an empty list'],
+    [['new', ''], 'authSecret\\[1\\]', 'an empty string'],
+    [['', 'old'], 'authSecret\\[0\\]', 'an empty string'],
+    [['new', 7], 'authSecret\\[1\\]', 'a number'],
+  ])('refuses the authSecret %j without printing it', (secret, name, got) => {
+    expect(() => resolveServerOptions({ authSecret: secret as string })).toThrow(
+      new RegExp(`^Invalid ArrpcServer option "${name}": expected a non-empty string.*, got ${got}$`),
+    );
+  });
+
+  it('bounds the TLS handshake to 10 s unless told otherwise; 0 keeps Node\'s default', () => {
+    const tls = { cert: 'c', key: 'k' };
+    expect(DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS).toBe(10_000);
+    expect(resolveServerOptions({ tls }).tlsHandshakeTimeoutMs).toBe(DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS);
+    expect(resolveServerOptions({ tls, tlsHandshakeTimeoutMs: 0 }).tlsHandshakeTimeoutMs).toBe(0);
+    expect(resolveServerOptions({ tls: { ...tls, handshakeTimeout: 120_000 } }).tlsHandshakeTimeoutMs).toBe(120_000);
+    expect(() => resolveServerOptions({ tls: { ...tls, handshakeTimeout: 5 }, tlsHandshakeTimeoutMs: 5 })).toThrow(
+      'Invalid ArrpcServer option "tlsHandshakeTimeoutMs": excludes "tls.handshakeTimeout": give one or the other',
+    );
+    expect(() => resolveServerOptions({ tlsHandshakeTimeoutMs: -1 })).toThrow('Invalid ArrpcServer option "tlsHandshakeTimeoutMs": expected an integer');
+  });
+
+  it('turns the replay guard on with replayWindowMs and authSecret, and refuses its options alone', () => {
+    expect(DEFAULT_REPLAY_WINDOW_MS).toBe(0);
+    expect(resolveServerOptions({ authSecret: 's', replayWindowMs: 30_000, replayAllowUnguarded: true, replayMaxNonces: 10 })).toMatchObject({
+      replayWindowMs: 30_000,
+      replayAllowUnguarded: true,
+      replayMaxNonces: 10,
+    });
+    expect(() => resolveServerOptions({ replayWindowMs: 30_000 })).toThrow('Invalid ArrpcServer option "replayWindowMs": needs "authSecret"');
+    expect(() => resolveServerOptions({ authSecret: 's', replayAllowUnguarded: true })).toThrow(
+      'Invalid ArrpcServer option "replayAllowUnguarded": needs "replayWindowMs" (the replay guard is off)',
+    );
+    expect(() => resolveServerOptions({ authSecret: 's', replayWindowMs: 0, replayMaxNonces: 5 })).toThrow(
+      'Invalid ArrpcServer option "replayMaxNonces": needs "replayWindowMs"',
+    );
+    expect(() => resolveServerOptions({ authSecret: 's', replayWindowMs: 1, replayMaxNonces: 0 })).toThrow(
+      'Invalid ArrpcServer option "replayMaxNonces": expected an integer from 1 up, got 0',
+    );
+  });
+
+  it('takes a list of secrets, current first, as a frozen copy', () => {
+    const given = ['new', 'old'];
+    const { authSecrets } = resolveServerOptions({ authSecret: given });
+    given.push('changed later');
+    expect(authSecrets).toEqual(['new', 'old']);
+    expect(Object.isFrozen(authSecrets)).toBe(true);
   });
 });

@@ -4,9 +4,12 @@ import {
   ArrpcProtocolError,
   ArrpcProtocolErrorCode,
   MessageEncoder,
+  MessageDecoder,
   SignatureKey,
+  SignatureKeys,
   signMessage,
   verifyMessage,
+  verifySignedMessage,
 } from '../../../lib/index.js';
 import { decodeMessage } from '../../../lib/index.js';
 
@@ -61,6 +64,39 @@ describe('SignatureKey', () => {
     const lookalike = signature.replace(/0/, '\u0130');
     expect(lookalike).not.toBe(signature);
     expect(key.matches(inner, lookalike)).toBe(false);
+  });
+});
+
+describe('SignatureKeys', () => {
+  const keys = new SignatureKeys(['new', SECRET, 'older']);
+
+  it('gives the position of the secret a signature was made with', () => {
+    expect(keys.match(inner, createHmac('sha256', 'new').update(inner).digest('hex'))).toBe(0);
+    expect(keys.match(inner, createHmac('sha256', SECRET).update(inner).digest('hex'))).toBe(1);
+    expect(keys.match(inner, createHmac('sha256', 'older').update(inner).digest('hex'))).toBe(2);
+  });
+
+  it('gives -1 for another secret, and for a signature that is not lowercase hex', () => {
+    const other = createHmac('sha256', 'other').update(inner).digest('hex');
+    expect(keys.match(inner, other)).toBe(-1);
+    expect(keys.match(inner, createHmac('sha256', 'new').update(inner).digest('hex').toUpperCase())).toBe(-1);
+  });
+
+  it('gives the first position when a secret is listed twice', () => {
+    expect(new SignatureKeys(['a', 'b', 'a']).match(inner, createHmac('sha256', 'a').update(inner).digest('hex'))).toBe(0);
+  });
+
+  it('needs at least one secret', () => {
+    expect(() => new SignatureKeys([])).toThrow(RangeError);
+  });
+
+  it('verifies the reference\'s signed-map as signed with the second secret, and refuses it without', () => {
+    const decoder = new MessageDecoder();
+    const message = decodeMessage(Buffer.from(SIGNED_MAP, 'hex'));
+    expect(verifySignedMessage(message, keys, decoder)).toEqual({ value: { foo: 'bar' }, secretIndex: 1 });
+    expect(() => verifySignedMessage(message, new SignatureKeys(['new', 'older']), decoder)).toThrowError(
+      expect.objectContaining({ code: ArrpcProtocolErrorCode.BadSignature }),
+    );
   });
 });
 

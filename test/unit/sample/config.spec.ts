@@ -47,8 +47,19 @@ describe('the sample’s environment', () => {
 
   it('trusts exactly its own certificate when it calls itself over TLS', async () => {
     const config = await readSampleConfig({ ARRPC_TLS_CERT_FILE: 'server.crt', ARRPC_TLS_KEY_FILE: 'server.key', ARRPC_AUTH_SECRET: 's' });
-    expect(clientOptions(config)).toMatchObject({ tlsCaFile: 'server.crt', tlsSelfSigned: true, authSecret: 's' });
-    expect(serverOptions(config)).toMatchObject({ tlsCertFile: 'server.crt', tlsKeyFile: 'server.key', authSecret: 's' });
+    expect(clientOptions(config)).toMatchObject({ tlsCaFile: 'server.crt', tlsSelfSigned: true, authSecret: ['s'] });
+    expect(serverOptions(config)).toMatchObject({ tlsCertFile: 'server.crt', tlsKeyFile: 'server.key', authSecret: ['s'] });
+  });
+
+  it('takes ARRPC_AUTH_SECRET as a comma-separated list, and refuses an empty entry', async () => {
+    const config = await readSampleConfig({ ARRPC_AUTH_SECRET: 'new,old' });
+    expect(serverOptions(config).authSecret).toEqual(['new', 'old']);
+    expect(clientOptions(config).authSecret).toEqual(['new', 'old']);
+    for (const text of ['new,,old', 'new,', ',old']) {
+      await expect(readSampleConfig({ ARRPC_AUTH_SECRET: text })).rejects.toThrow(
+        'ARRPC_AUTH_SECRET must be a comma-separated list of non-empty secrets: it has an empty entry',
+      );
+    }
   });
 
   it("checks its own server, for /health, with its own certificate and secret whatever the upstream is", async () => {
