@@ -64,7 +64,7 @@ describe('the sample’s environment', () => {
 
   it("checks its own server, for /health, with its own certificate and secret whatever the upstream is", async () => {
     const env = { ARRPC_UPSTREAM: 'py:8443', ARRPC_TLS_CERT_FILE: 'server.crt', ARRPC_TLS_KEY_FILE: 'server.key', ARRPC_AUTH_SECRET: 's' };
-    expect(selfClientOptions(await readSampleConfig(env))).toMatchObject({ tlsCaFile: 'server.crt', tlsSelfSigned: true, authSecret: 's' });
+    expect(selfClientOptions(await readSampleConfig(env))).toMatchObject({ tlsCaFile: 'server.crt', tlsSelfSigned: true, authSecret: ['s'] });
     expect(selfClientOptions(await readSampleConfig({}))).not.toHaveProperty('tlsCaFile');
   });
 
