@@ -4,6 +4,7 @@
 export {
   ARRPC_DEFAULT_PATTERN,
   ARRPC_PING_PATTERN,
+  DECODED_COST_PER_MESSAGE_BYTE,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,
 } from './constants.js';
@@ -16,6 +17,7 @@ export {
   MessageDecoder,
   MessageEncoder,
   RemoteErrorKind,
+  SharedBudget,
   buildEnvelope,
   decodeMessage,
   formatRemoteError,
@@ -72,6 +74,7 @@ export {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
+  DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_SERVER_HOST,

@@ -4,6 +4,8 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
+  DECODED_COST_PER_MESSAGE_BYTE,
+  DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_DEPTH,
@@ -63,6 +65,16 @@ export interface ArrpcServerOptions {
   resolvePattern?: ArrpcPatternResolver;
   /** Largest message in bytes, envelope included; a larger one closes its connection. At least 1. Defaults to {@link DEFAULT_MAX_MESSAGE_BYTES} (16 MiB). */
   maxMessageBytes?: number;
+  /**
+   * What messages still arriving may hold at once, over every connection of this server, in
+   * bytes plus the decoder's per-value charges (about the memory their values take; see
+   * `DECODED_COST_PER_MESSAGE_BYTE`). A connection whose partial message would pass it is
+   * closed like one over {@link maxMessageBytes}; the others are unaffected. Messages that
+   * arrive whole in one read are not counted. 0 = no shared limit. Otherwise at least
+   * {@link maxMessageBytes}. Defaults to {@link DEFAULT_MAX_BUFFERED_BYTES} (128 MiB), or what
+   * one message may cost (`DECODED_COST_PER_MESSAGE_BYTE` x `maxMessageBytes`) when that is more.
+   */
+  maxBufferedBytes?: number;
   /** Deepest nesting of arrays and maps in a message or answer; deeper closes the connection. At least 1. Defaults to {@link DEFAULT_MAX_DEPTH} (100). */
   maxDepth?: number;
   /** Connections held at once; one more is closed on arrival, served ones are unaffected. 0 = no limit. Defaults to {@link DEFAULT_MAX_CONNECTIONS} (10,000). */
@@ -142,6 +154,8 @@ export interface ResolvedServerOptions {
   readonly debug: boolean;
   readonly resolvePattern: ArrpcPatternResolver | undefined;
   readonly maxMessageBytes: number;
+  /** 0 when there is no shared limit. */
+  readonly maxBufferedBytes: number;
   readonly maxDepth: number;
   readonly maxConnections: number;
   readonly incompleteMessageTimeoutMs: number;
@@ -157,7 +171,7 @@ export interface ResolvedServerOptions {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcServerOptions>([
   'host', 'port', 'authSecret', 'tlsCertFile', 'tlsKeyFile', 'tls', 'debug', 'resolvePattern',
-  'maxMessageBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
+  'maxMessageBytes', 'maxBufferedBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
   'maxConcurrentPerConnection', 'drainTimeoutMs', 'metrics', 'metricsPort', 'registry', 'metricsHistogram',
   'metricsMaxErrorReasons',
 ]);
@@ -181,6 +195,7 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
     throw new TypeError('ArrpcServerOptions: tlsCertFile and tlsKeyFile must be given together');
   }
   const tls = tlsOptions(options.tls, tlsCertFile !== undefined);
+  const maxMessageBytes = integer(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES, 1);
   return Object.freeze({
     host: optionalString(options, 'host') ?? DEFAULT_SERVER_HOST,
     port: integer(options, 'port', DEFAULT_SERVER_PORT, 0, 65_535),
@@ -191,7 +206,8 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
     useTls: tls !== undefined || tlsCertFile !== undefined,
     debug: boolean(options, 'debug'),
     resolvePattern: resolver(options.resolvePattern),
-    maxMessageBytes: integer(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES, 1),
+    maxMessageBytes,
+    maxBufferedBytes: bufferedBytes(options, maxMessageBytes),
     maxDepth: integer(options, 'maxDepth', DEFAULT_MAX_DEPTH, 1),
     maxConnections: integer(options, 'maxConnections', DEFAULT_MAX_CONNECTIONS, 0),
     incompleteMessageTimeoutMs: integer(options, 'incompleteMessageTimeoutMs', DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS, 0, MAX_TIMER_MS),
@@ -214,6 +230,16 @@ function integer(options: ArrpcServerOptions, key: Key, fallback: number, min: n
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
     throw invalid(key, value, `an integer ${range}`);
+  }
+  return value;
+}
+
+/** `maxBufferedBytes`: 0, or room for at least one message of `maxMessageBytes`. */
+function bufferedBytes(options: ArrpcServerOptions, maxMessageBytes: number): number {
+  const fallback = Math.max(DEFAULT_MAX_BUFFERED_BYTES, maxMessageBytes * DECODED_COST_PER_MESSAGE_BYTE);
+  const value = integer(options, 'maxBufferedBytes', fallback, 0);
+  if (value !== 0 && value < maxMessageBytes) {
+    throw invalid('maxBufferedBytes', value, `0 or at least maxMessageBytes (${maxMessageBytes})`);
   }
   return value;
 }

@@ -8,7 +8,7 @@ import { openMetricsServer, type MetricsServerHandle } from '../metrics/metrics-
 import { NOOP_SERVER_METRICS_RECORDER, type ServerMetricsRecorder } from '../metrics/recorder.js';
 import { createServerMetricsRecorder } from '../metrics/server-recorder.js';
 import { type ArrpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from '../options/server-options.js';
-import { MessageEncoder } from '../protocol/index.js';
+import { MessageEncoder, SharedBudget } from '../protocol/index.js';
 import { ConnectionHandler } from './connection-handler.js';
 import { resolveHandlerNames } from './handler-names.js';
 import { MessageRouter } from './message-router.js';
@@ -44,6 +44,8 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   private readonly connections = new Set<ConnectionHandler>();
   /** Encodes every connection's answers (see ConnectionHandler). */
   private readonly encoder: MessageEncoder;
+  /** `maxBufferedBytes`, drawn from by every connection's decoder; undefined when 0. */
+  private readonly buffered: SharedBudget | undefined;
   /** The base class's start hook, which only calls `done`: requests skip the hook machinery while it is set. */
   private readonly defaultStartHook = this.onProcessingStartHook;
   private pendingListeners: [string, Listener][] = [];
@@ -58,6 +60,8 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
     super();
     this.options = resolveServerOptions(options);
     this.encoder = new MessageEncoder({ maxDepth: this.options.maxDepth });
+    const { maxBufferedBytes } = this.options;
+    this.buffered = maxBufferedBytes === 0 ? undefined : new SharedBudget(maxBufferedBytes);
     const { metrics, registry, metricsHistogram, metricsMaxErrorReasons } = this.options;
     this.recorder = metrics
       ? createServerMetricsRecorder({ registry, histogram: metricsHistogram, maxErrorReasons: metricsMaxErrorReasons })
@@ -233,6 +237,7 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
       this.logger,
       (done) => this.forget(done),
       this.encoder,
+      this.buffered,
       metrics,
     );
     this.connections.add(connection);

@@ -5,6 +5,7 @@ import type { ResolvedServerOptions } from '../options/server-options.js';
 import {
   MessageDecoder,
   type MessageEncoder,
+  type SharedBudget,
   widenForPythonReader,
   type MessageHandler,
 } from '../protocol/index.js';
@@ -81,13 +82,15 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
      * `encode` is synchronous and returns a copy, and no answer is encoded inside another.
      */
     private readonly encoder: MessageEncoder,
+    /** The server's `maxBufferedBytes`, shared by its connections' decoders. */
+    buffered: SharedBudget | undefined,
     /** This connection's metrics; undefined when metrics are off, and then nothing is timed. */
     private readonly metrics?: ServerConnectionMetrics,
   ) {
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
     this.peer = `${this.remoteAddress}:${this.remotePort}`;
-    this.decoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth });
+    this.decoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth, shared: buffered });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.closeAfterAnswers('the peer ended the connection'));
     socket.on('drain', () => {
@@ -269,6 +272,8 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   private closeAfterAnswers(reason: string): void {
     if (this.closeReason !== undefined || this.closed) return;
     this.closeReason = reason;
+    // Nothing more is read: a partial message gives back what it holds of the shared budget.
+    this.decoder.reset();
     this.incompleteTimer.clear();
     this.idleTimer.clear();
     if (this.paused) this.socket.resume();
@@ -283,6 +288,7 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
 
   private onClose(): void {
     this.closed = true;
+    this.decoder.reset();
     this.incompleteTimer.clear();
     this.idleTimer.clear();
     this.lingerTimer.clear();
@@ -303,7 +309,6 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
     if (!this.decoder.hasPartialMessage) return this.incompleteTimer.clear();
     if (limit === 0 || this.paused || this.closeReason !== undefined) return;
     this.incompleteTimer.arm(limit, () => {
-      this.decoder.reset();
       this.closeAfterAnswers(`message incomplete after ${limit} ms`);
     });
   }
