@@ -49,7 +49,12 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
   /** The base class's start hook, which only calls `done`: requests skip the hook machinery while it is set. */
   private readonly defaultStartHook = this.onProcessingStartHook;
   private pendingListeners: [string, Listener][] = [];
+  /** Set when created, so `on()` reaches it while it binds; unset again when `listen` fails. */
   private server: net.Server | undefined;
+  /** Why `listen` failed, for `unwrap()`. */
+  private listenFailure: unknown;
+  /** `listen`'s work while it has not listened or failed yet; `close()` waits for it. */
+  private starting: Promise<void> | undefined;
   private draining = false;
   private closing: Promise<void> | undefined;
   /** Called when the last connection is gone while draining. */
@@ -90,9 +95,15 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
    * pattern, a file cannot be read, or an address cannot be bound.
    */
   listen(callback: (error?: unknown) => void): void {
-    this.start().then(
-      () => callback(),
+    this.starting = this.start().then(
+      () => {
+        this.starting = undefined;
+        callback();
+      },
       (error: unknown) => {
+        this.starting = undefined;
+        this.server = undefined;
+        this.listenFailure = error;
         this._status$.next(ArrpcServerStatus.Disconnected);
         callback(error);
       },
@@ -105,10 +116,15 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
    * answered `UnavailableException` without a handler, plain messages are
    * served; once every peer has closed and every handler finished, or at
    * `drainTimeoutMs`, running handlers are aborted and the sockets closed.
-   * The standalone `/metrics` listener closes last.
+   * The standalone `/metrics` listener closes last. Called while `listen`
+   * is still binding, it waits for the bind and closes what was bound, and
+   * `listen` calls back with an error.
    */
   close(): Promise<void> {
-    this.closing ??= this.drain().then(() => this.closeMetricsServer());
+    // Draining starts at once (status included) unless a bind is still pending.
+    this.closing ??= (this.starting === undefined ? this.drain() : this.starting.then(() => this.drain())).then(() =>
+      this.closeMetricsServer(),
+    );
     return this.closing;
   }
 
@@ -129,10 +145,15 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
     else this.pendingListeners.push([event, callback as Listener]);
   }
 
-  /** The `net.Server` (or `tls.Server`); throws before `listen`, as Nest's TCP server does. */
+  /**
+   * The `net.Server` (or `tls.Server`), from the moment `listen` creates it. Throws before
+   * `listen` (Nest 12.1.1's TCP server creates its server in its constructor and returns it
+   * unbound instead), and after a failed `listen`, saying why it failed.
+   */
   unwrap<T = net.Server>(): T {
-    if (!this.server) throw new Error(NOT_LISTENING);
-    return this.server as T;
+    if (this.server) return this.server as T;
+    if (this.listenFailure !== undefined) throw new Error(`ArrpcServer did not listen: ${describeError(this.listenFailure)}`);
+    throw new Error(NOT_LISTENING);
   }
 
   /** Looks a route this server computed up directly, sparing the base class's `JSON.parse` per event. */
@@ -163,6 +184,11 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
         resolve();
       });
     });
+    if (this.closing) {
+      // close() came during the bind and waits for this: nothing was accepted yet (that takes an I/O turn).
+      server.close();
+      throw new Error('ArrpcServer was closed before it listened');
+    }
     server.on('error', (error) => this.logger.error(`server error: ${error.message}`, error.stack));
     await this.openMetricsServer(server);
     this._status$.next(ArrpcServerStatus.Connected);
@@ -272,6 +298,10 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
       };
     });
   }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function describeAddress(address: net.AddressInfo | string | null): string {

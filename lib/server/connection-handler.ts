@@ -11,7 +11,7 @@ import {
 } from '../protocol/index.js';
 import { FixedAnswer, errorReason, invalidMessageAnswer } from './answers.js';
 import type { ArrpcConnectionInfo } from './arrpc.context.js';
-import type { HandlerRun, MessageDispatcher, RequestRecord } from './dispatch.js';
+import type { Dispatch, HandlerRun, MessageDispatcher, RequestRecord } from './dispatch.js';
 import { Fifo } from './fifo.js';
 import { OneShotTimer } from './one-shot-timer.js';
 import { closedReason } from './request-scope.js';
@@ -146,13 +146,24 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
       receivedAt: this.metrics === undefined ? 0 : performance.now(),
     };
     this.slots.push(slot);
-    const dispatch = refusal
-      ? { answer: invalidMessageAnswer(refusal.message), failed: true }
-      : this.dispatcher.dispatch(value, byteLength, this, slot);
+    const dispatch = refusal ? { answer: invalidMessageAnswer(refusal.message), failed: true } : this.dispatch(value, byteLength, slot);
     if (dispatch.run === undefined) return this.fill(slot, dispatch.answer, dispatch.failed === true);
     slot.run = dispatch.run;
     this.waiting.push(slot);
   };
+
+  /**
+   * Asks the router what a message gets. A throw there is a bug of the server's, not the peer's:
+   * the message still gets an answer in its slot, or its connection would wait for it forever.
+   */
+  private dispatch(value: unknown, byteLength: number, slot: Slot): Dispatch {
+    try {
+      return this.dispatcher.dispatch(value, byteLength, this, slot);
+    } catch (error) {
+      this.logger.error(`deciding what a message from ${this.peer} gets failed: ${(error as Error)?.message}`, (error as Error)?.stack);
+      return { answer: FixedAnswer.internal, failed: true };
+    }
+  }
 
   /** Starts waiting handlers while there is room, and none while the peer leaves its answers unread. */
   private startWaiting(): void {
