@@ -15,6 +15,8 @@ export interface RequestRecord {
   signed: boolean;
   /** False for what is not counted (`arrpc.ping`). */
   counted: boolean;
+  /** A Nest envelope (this project's client), not a plain message (a Python client). */
+  envelope: boolean;
 }
 
 /** A handler to start once the connection has room; it replies exactly once. */

@@ -94,6 +94,7 @@ export class MessageRouter implements MessageDispatcher {
       return { answer: invalidMessageAnswer((error as Error).message), failed: true };
     }
     if (envelope === undefined) return this.plain(value, byteLength, connection, signed, record);
+    record.envelope = true;
     const pattern = this.nest.patternAsString(envelope.pattern);
     record.pattern = pattern;
     if (this.options.debug) connection.debug(`${envelope.kind} "${pattern}" (${byteLength} bytes)`);
