@@ -327,6 +327,7 @@ export class Endpoint {
       onAnswer: () => this.ejection.succeed(),
       onRoom: () => this.pump(),
       onUnavailable: (_connection, request, error) => this.owner.onUnavailable(this, request, error),
+      onDraining: () => this.markDraining(),
       onLost: (_connection, request, error) => this.owner.onLost(this, request, error),
       onClose: (connection, error, failed) => {
         const index = this.live.indexOf(connection);

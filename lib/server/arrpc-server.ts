@@ -114,7 +114,10 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
    * Drains, then resolves (PROTOCOL.md "Closing a server"): stops listening;
    * requests already received are answered; envelopes arriving later are
    * answered `UnavailableException` without a handler, plain messages are
-   * served; once every peer has closed and every handler finished, or at
+   * served. A connection that has carried envelopes (this project's client,
+   * which moves to another server) is closed as soon as nothing is in flight
+   * on it, at once when idle; a plain peer's stays open until the peer closes
+   * it. Once every connection is gone and every handler finished, or at
    * `drainTimeoutMs`, running handlers are aborted and the sockets closed.
    * The standalone `/metrics` listener closes last. Called while `listen`
    * is still binding, it waits for the bind and closes what was bound, and
@@ -280,6 +283,7 @@ export class ArrpcServer extends Server<ArrpcServerEvents, ArrpcServerStatus> im
     this.draining = true;
     this._status$.next(ArrpcServerStatus.Draining);
     server.close();
+    for (const connection of this.connections) connection.drain();
     if (this.connections.size > 0) await this.drainedOrDeadline();
     for (const connection of this.connections) connection.terminate();
     this.connections.clear();

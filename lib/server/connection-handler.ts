@@ -270,9 +270,17 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
    * While draining, ends the connection of a peer that has carried envelopes once nothing is in
    * flight: this project's client moves to another server then. A plain (Python) peer reuses
    * its socket and cannot move on, so it is served until it closes or the drain deadline.
+   *
+   * The server first writes its drain notice, an `UnavailableException` answer to no request,
+   * and reads nothing after it. The client takes it as the sign to move on; a request the client
+   * wrote meanwhile receives the notice as its own answer and, never read, is sent elsewhere.
    */
   private endIfDrained(): boolean {
     if (this.state !== 'draining' || !this.carriedEnvelopes || !this.idle) return false;
+    const notice = this.answers.open(0);
+    notice.counted = false;
+    this.answers.fill(notice, FixedAnswer.draining, true);
+    this.answers.flush();
     this.closeAfterAnswers('the server is draining');
     return true;
   }
