@@ -33,4 +33,4 @@ export {
   type EnvelopeKind,
   type EnvelopePattern,
 } from './envelope.js';
-export { PYTHON_READ_BYTES, widenForPythonReader } from './python-reader.js';
+export { PYTHON_READ_BYTES, isPythonReadable, widenForPythonReader } from './python-reader.js';

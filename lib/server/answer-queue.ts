@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '@nestjs/common';
 import type { ServerConnectionMetrics } from '../metrics/recorder.js';
-import { type MessageEncoder, widenForPythonReader } from '../protocol/index.js';
+import { type MessageEncoder, PYTHON_READ_BYTES, isPythonReadable, widenForPythonReader } from '../protocol/index.js';
 import { FixedAnswer, errorReason } from './answers.js';
 import type { HandlerRun, RequestRecord } from './dispatch.js';
 import { Fifo } from './fifo.js';
@@ -28,6 +28,8 @@ export interface Slot extends RequestRecord {
  */
 export class AnswerQueue {
   private readonly slots = new Fifo<Slot>();
+  /** An answer a Python peer cannot read whole was already logged on this connection. */
+  private warnedUnreadable = false;
 
   constructor(
     private readonly socket: Socket,
@@ -73,11 +75,26 @@ export class AnswerQueue {
     try {
       slot.bytes = widenForPythonReader(this.encoder.encode(answer));
       if (failed) slot.failure = answer as string;
+      if (!slot.envelope && !isPythonReadable(slot.bytes)) this.warnUnreadable(slot.bytes.length);
     } catch (error) {
       this.logger.error(`an answer to ${this.peer} has no MessagePack form: ${(error as Error).message}`);
       slot.bytes = widenForPythonReader(this.encoder.encode(FixedAnswer.internal));
       slot.failure = FixedAnswer.internal;
     }
+  }
+
+  /**
+   * A plain answer whose length is a multiple of 4096 and has no header left to widen (a bare
+   * str, bin or ext of 64 KiB or more, say): a Python client never reads it whole and times
+   * out. It is still written (the peer may not be Python); logged once per connection.
+   */
+  private warnUnreadable(length: number): void {
+    if (this.warnedUnreadable) return;
+    this.warnedUnreadable = true;
+    this.logger.warn(
+      `an answer to ${this.peer} is ${length} bytes, a multiple of ${PYTHON_READ_BYTES} with no header that can be widened: ` +
+        'a Python client never reads it whole (make the answer a map or array, or change its size)',
+    );
   }
 
   /** Writes every answer at the head that is ready, corked into one write when several are. */

@@ -101,6 +101,22 @@ describe('ArrpcServer, Nest contract', () => {
     }
   });
 
+  it('warns, once per connection, about a plain answer a Python client cannot read whole, and still sends it', async () => {
+    const logger = new CapturingLogger();
+    const server = await startServer([AppController], {}, logger);
+    const peer = await TestPeer.connect(server.port);
+    try {
+      const text = 'q'.repeat(69_627); // a str 32 of 17 x 4096 bytes: no header left to widen
+      expect(await peer.call(text)).toBe(text);
+      expect(await peer.call(text)).toBe(text);
+    } finally {
+      peer.destroy();
+      await server.close();
+    }
+    const warnings = logger.lines.filter((line) => line.startsWith('warn'));
+    expect(warnings).toEqual([expect.stringMatching(/is 69632 bytes, a multiple of 4096 with no header that can be widened: a Python client never reads it whole/)]);
+  });
+
   it('keeps listeners registered with on() before listen', async () => {
     const strategy = new ArrpcServer({ port: 0 });
     const seen: string[] = [];
