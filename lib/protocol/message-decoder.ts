@@ -19,11 +19,12 @@ export interface DecoderLimits {
   shared?: SharedBudget;
 }
 
+/** Cost any message may have beyond the multiple of its byte limit, so a small limit still bounds bytes first. */
+const COST_ALLOWANCE = 64 * 1024;
+
 // What a decoded message holds in memory beyond its bytes, as measured on 64-bit V8: the
 // charges that keep a message of many tiny values (a 1-byte `{}` becomes a 56-byte object)
 // within DECODED_COST_PER_MESSAGE_BYTE times its byte budget.
-/** Cost any message may have beyond the multiple of its byte limit, so a small limit still bounds bytes first. */
-const COST_ALLOWANCE = 64 * 1024;
 /** Every value and map key: its slot in the array or map holding it. */
 const VALUE_COST = 8;
 /** Every array or map, empty or not: the object itself. */
