@@ -148,6 +148,8 @@ describe('ArrpcServer.close() drains', () => {
       const startedAt = Date.now();
       await server.close();
       expect(Date.now() - startedAt).toBeLessThan(1000);
+      // The drain notice told the client why: the server drains, the connection did not break.
+      expect(client.unwrap().endpoints[0]!.state).toBe('draining');
     } finally {
       await client.close();
     }
