@@ -18,6 +18,15 @@ export const ARRPC_RESERVED_PATTERN_PREFIX = 'arrpc.';
 /** Largest message, in bytes, a decoder accepts before closing the stream: 16 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * What one message may cost decoded, as a multiple of its byte limit (plus 64 KiB, so a tiny
+ * limit still bounds bytes first): its bytes plus 8 per value or map key, 64 per array or map,
+ * 16 per str, 192 per bin and 256 per ext value, about what they hold in memory. A 16 MiB
+ * limit thus bounds a message to about 48 MiB however tiny its values are; one of many tiny
+ * values is refused below its byte limit.
+ */
+export const DECODED_COST_PER_MESSAGE_BYTE = 3;
+
 /** Deepest nesting of arrays and maps a decoder or encoder accepts. */
 export const DEFAULT_MAX_DEPTH = 100;
 
@@ -109,6 +118,13 @@ export const DEFAULT_SERVER_PORT = 0;
 
 /** Connections a server holds at once; one more is closed as soon as it arrives. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/**
+ * What messages still arriving may hold, over all connections of a server, in the decoder's
+ * cost units (about bytes of memory; see {@link DECODED_COST_PER_MESSAGE_BYTE}): 128 MiB.
+ * Raised to what one message may cost when `maxMessageBytes` asks for more.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
 
 /** Milliseconds a message may take from its first byte to its last: 30 s. */
 export const DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS = 30_000;

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '@nestjs/common';
+import { ARRPC_DEFAULT_PATTERN } from '../constants.js';
 import {
   ConnectionLostException,
   InvalidResponseException,
@@ -13,6 +14,7 @@ import {
   MessageDecoder,
   MessageEncoder,
   parseRemoteError,
+  RemoteErrorKind,
   type ArrpcProtocolError,
   type DecoderLimits,
 } from '../protocol/index.js';
@@ -44,6 +46,11 @@ export interface ConnectionOwner {
    * owner settles it, with `error` or by sending it elsewhere.
    */
   onUnavailable(connection: Connection, request: PendingRequest, error: UnavailableException): void;
+  /**
+   * The server sent its drain notice (an `UnavailableException` answer to no request): it is
+   * draining, read nothing after the notice, and ends the connection.
+   */
+  onDraining(connection: Connection): void;
   /**
    * `request` was in flight when the connection closed: the owner settles it, with `error`
    * (`ConnectionLostException` unless the closer said otherwise) or by sending it again.
@@ -85,6 +92,8 @@ export class Connection implements RequestLine {
   private readonly encoder = new MessageEncoder();
   private closed = false;
   private retiring = false;
+  /** An `UnavailableException` answer (or the drain notice) came: the server is draining. */
+  private drainSeen = false;
   private ageTimer: NodeJS.Timeout | undefined;
   /** Resolves once the socket has closed. */
   readonly whenClosed: Promise<void>;
@@ -191,7 +200,13 @@ export class Connection implements RequestLine {
     else this.socket.destroy();
     for (const request of this.inFlight.splice(0)) {
       // One that timed out or was cancelled has its outcome already: it is never sent again.
-      if (!request.settled) this.owner.onLost(this, request, failure(this.contextOf(request), reason));
+      if (request.settled) continue;
+      // A draining server runs no envelope it reads after its drain began, and reads nothing after its notice.
+      if (this.drainSeen && request.message.pattern !== ARRPC_DEFAULT_PATTERN) {
+        this.owner.onUnavailable(this, request, new UnavailableException('server is draining', this.contextOf(request)));
+      } else {
+        this.owner.onLost(this, request, failure(this.contextOf(request), reason));
+      }
     }
     this.settings.logger?.debug(`connection to ${this.settings.endpoint} closed${reason ? `: ${reason.message}` : ''}`);
     this.owner.onClose(this, reason, failed);
@@ -211,6 +226,11 @@ export class Connection implements RequestLine {
   private readonly onAnswer = (answer: unknown, _bytes: number, refusal: ArrpcProtocolError | undefined): void => {
     const request = this.inFlight.shift();
     if (request === undefined) {
+      if (parseRemoteError(answer)?.kind === RemoteErrorKind.Unavailable) {
+        this.drainSeen = true;
+        this.owner.onDraining(this);
+        return this.close(undefined);
+      }
       this.shut(new Error(`${this.settings.endpoint} sent an answer with no request in flight`), lostConnection, true);
       return;
     }
@@ -249,8 +269,12 @@ export class Connection implements RequestLine {
     const remote = parseRemoteError(answer);
     if (remote === undefined) return request.succeed(answer);
     const error = createRemoteException(remote, this.contextOf(request));
-    if (error instanceof UnavailableException) this.owner.onUnavailable(this, request, error);
-    else request.fail(error);
+    if (error instanceof UnavailableException) {
+      this.drainSeen = true;
+      this.owner.onUnavailable(this, request, error);
+    } else {
+      request.fail(error);
+    }
   }
 
   private contextOf(request: PendingRequest): ArrpcErrorContext {

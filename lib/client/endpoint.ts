@@ -371,6 +371,7 @@ export class Endpoint {
         if (reason instanceof RpcTimeoutException) this.recordFailure(reason);
       },
       onUnavailable: (_connection, request, error) => this.owner.onUnavailable(this, request, error),
+      onDraining: () => this.markDraining(),
       onLost: (_connection, request, error) => this.owner.onLost(this, request, error),
       onClose: (connection, error, failed) => {
         const index = this.live.indexOf(connection);

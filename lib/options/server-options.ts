@@ -4,6 +4,8 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
+  DECODED_COST_PER_MESSAGE_BYTE,
+  DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_DEPTH,
@@ -99,6 +101,16 @@ export interface ArrpcServerOptions {
   resolvePattern?: ArrpcPatternResolver | undefined;
   /** Largest message in bytes, envelope included; a larger one closes its connection. At least 1. Defaults to {@link DEFAULT_MAX_MESSAGE_BYTES} (16 MiB). */
   maxMessageBytes?: number | undefined;
+  /**
+   * What messages still arriving may hold at once, over every connection of this server, in
+   * bytes plus the decoder's per-value charges (about the memory their values take; see
+   * `DECODED_COST_PER_MESSAGE_BYTE`). A connection whose partial message would pass it is
+   * closed like one over {@link maxMessageBytes}; the others are unaffected. Messages that
+   * arrive whole in one read are not counted. 0 = no shared limit. Otherwise at least
+   * {@link maxMessageBytes}. Defaults to {@link DEFAULT_MAX_BUFFERED_BYTES} (128 MiB), or what
+   * one message may cost (`DECODED_COST_PER_MESSAGE_BYTE` x `maxMessageBytes`) when that is more.
+   */
+  maxBufferedBytes?: number | undefined;
   /** Deepest nesting of arrays and maps in a message or answer; deeper closes the connection. At least 1. Defaults to {@link DEFAULT_MAX_DEPTH} (100). */
   maxDepth?: number | undefined;
   /** Connections held at once; one more is closed on arrival, served ones are unaffected. 0 = no limit. Defaults to {@link DEFAULT_MAX_CONNECTIONS} (10,000). */
@@ -185,6 +197,8 @@ export interface ResolvedServerOptions {
   readonly debug: boolean;
   readonly resolvePattern: ArrpcPatternResolver | undefined;
   readonly maxMessageBytes: number;
+  /** 0 when there is no shared limit. */
+  readonly maxBufferedBytes: number;
   readonly maxDepth: number;
   readonly maxConnections: number;
   readonly incompleteMessageTimeoutMs: number;
@@ -201,7 +215,7 @@ export interface ResolvedServerOptions {
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcServerOptions>([
   'host', 'port', 'authSecret', 'replayWindowMs', 'replayAllowUnguarded', 'replayMaxNonces', 'tlsCertFile',
   'tlsKeyFile', 'tls', 'tlsHandshakeTimeoutMs', 'debug', 'resolvePattern',
-  'maxMessageBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
+  'maxMessageBytes', 'maxBufferedBytes', 'maxDepth', 'maxConnections', 'incompleteMessageTimeoutMs', 'idleTimeoutMs',
   'maxConcurrentPerConnection', 'drainTimeoutMs', 'metrics', 'metricsPort', 'registry', 'metricsHistogram',
   'metricsMaxErrorReasons',
 ]);
@@ -224,6 +238,7 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
   }
   const tls = optional(given.tls, (value) => tlsOptions(value, tlsCertFile !== undefined));
   const authSecrets = optional(given.authSecret, (value) => check.secrets('authSecret', value));
+  const maxMessageBytes = check.integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1);
   return Object.freeze({
     host: check.text('host', given.host ?? DEFAULT_SERVER_HOST),
     port: check.integer('port', given.port ?? DEFAULT_SERVER_PORT, 0, 65_535),
@@ -236,7 +251,8 @@ export function resolveServerOptions(options: ArrpcServerOptions = {}): Resolved
     tlsHandshakeTimeoutMs: handshakeTimeout(given, tls),
     debug: check.boolean('debug', given.debug ?? false),
     resolvePattern: optional(given.resolvePattern, (value) => check.func<ArrpcPatternResolver>('resolvePattern', value)),
-    maxMessageBytes: check.integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),
+    maxMessageBytes,
+    maxBufferedBytes: bufferedBytes(given, maxMessageBytes),
     maxDepth: check.integer('maxDepth', given.maxDepth ?? DEFAULT_MAX_DEPTH, 1),
     maxConnections: check.integer('maxConnections', given.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 0),
     incompleteMessageTimeoutMs: timeout('incompleteMessageTimeoutMs', given.incompleteMessageTimeoutMs ?? DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS),
@@ -270,6 +286,16 @@ function replayGuard(given: ArrpcServerOptions, signed: boolean): Pick<ResolvedS
     replayAllowUnguarded: check.boolean('replayAllowUnguarded', given.replayAllowUnguarded ?? false),
     replayMaxNonces: check.integer('replayMaxNonces', given.replayMaxNonces ?? DEFAULT_REPLAY_MAX_NONCES, 1),
   };
+}
+
+/** `maxBufferedBytes`: 0, or room for at least one message of `maxMessageBytes`. */
+function bufferedBytes(given: ArrpcServerOptions, maxMessageBytes: number): number {
+  const fallback = Math.max(DEFAULT_MAX_BUFFERED_BYTES, maxMessageBytes * DECODED_COST_PER_MESSAGE_BYTE);
+  const value = check.integer('maxBufferedBytes', given.maxBufferedBytes ?? fallback, 0);
+  if (value !== 0 && value < maxMessageBytes) {
+    throw check.invalid('maxBufferedBytes', `0 or at least "maxMessageBytes" (${maxMessageBytes})`, value);
+  }
+  return value;
 }
 
 /** `tlsHandshakeTimeoutMs`, else `tls.handshakeTimeout` (checked by Node), else the default. */

@@ -1,6 +1,7 @@
 // The arrpc wire protocol: pure functions and classes over bytes, no I/O.
 export { MessageEncoder, decodeMessage, type EncoderOptions } from './codec.js';
 export { MessageDecoder, type DecoderLimits, type MessageHandler } from './message-decoder.js';
+export { SharedBudget } from './shared-budget.js';
 export { ArrpcTimestamp, TIMESTAMP_EXT_TYPE } from './timestamp.js';
 export { ArrpcProtocolError, ArrpcProtocolErrorCode } from './protocol-error.js';
 export {
@@ -35,7 +36,7 @@ export {
   type EnvelopeKind,
   type EnvelopePattern,
 } from './envelope.js';
-export { PYTHON_READ_BYTES, widenForPythonReader } from './python-reader.js';
+export { PYTHON_READ_BYTES, isPythonReadable, widenForPythonReader } from './python-reader.js';
 export {
   GUARD_DATA_KEY,
   GUARD_NONCE_BYTES,

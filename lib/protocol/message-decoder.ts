@@ -1,6 +1,7 @@
 import { ExtData } from '@msgpack/msgpack';
-import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES } from '../constants.js';
+import { DECODED_COST_PER_MESSAGE_BYTE, DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES } from '../constants.js';
 import { ArrpcProtocolError, ArrpcProtocolErrorCode, limitError } from './protocol-error.js';
+import type { SharedBudget } from './shared-budget.js';
 import { ArrpcTimestamp, TIMESTAMP_EXT_TYPE } from './timestamp.js';
 import { SHORT_READ_BYTES, asciiRead } from './utf8.js';
 
@@ -10,7 +11,30 @@ export interface DecoderLimits {
   maxMessageBytes?: number | undefined;
   /** Deepest nesting of arrays and maps. Defaults to {@link DEFAULT_MAX_DEPTH}. */
   maxDepth?: number | undefined;
+  /**
+   * A budget shared with other decoders, charged what a message holds while it is partial
+   * (its cost so far, see {@link MessageDecoder}, and the bytes waiting for a token to end).
+   * Defaults to none.
+   */
+  shared?: SharedBudget | undefined;
 }
+
+/** Cost any message may have beyond the multiple of its byte limit, so a small limit still bounds bytes first. */
+const COST_ALLOWANCE = 64 * 1024;
+
+// What a decoded message holds in memory beyond its bytes, as measured on 64-bit V8: the
+// charges that keep a message of many tiny values (a 1-byte `{}` becomes a 56-byte object)
+// within DECODED_COST_PER_MESSAGE_BYTE times its byte budget.
+/** Every value and map key: its slot in the array or map holding it. */
+const VALUE_COST = 8;
+/** Every array or map, empty or not: the object itself. */
+const CONTAINER_COST = 64;
+/** Every str: the string's header (its bytes are counted as bytes). */
+const STRING_COST = 16;
+/** Every bin value: a typed array with its own buffer. */
+const BIN_COST = 192;
+/** Every ext value: an `ExtData` (or `ArrpcTimestamp`) around a typed array with its own buffer. */
+const EXT_COST = 256;
 
 /**
  * Receives each whole message: its value, its size on the wire, and, when the
@@ -30,6 +54,8 @@ const MAP_VALUE = 2;
 
 interface Frame {
   state: typeof ARRAY | typeof MAP_KEY | typeof MAP_VALUE;
+  /** Items (arrays) or entries (maps) the container holds. */
+  readonly count: number;
   remaining: number;
   array: unknown[];
   map: Record<string, unknown>;
@@ -45,13 +71,21 @@ const EMPTY = Buffer.alloc(0);
  * chunks wait in a list and are joined once, so a large value costs one copy.
  *
  * Every claimed length is checked against the message budget before anything
- * is allocated or awaited for it, and nesting against the depth limit. A
- * breach throws {@link ArrpcProtocolError} and resets the decoder; the stream
- * is then out of step and should be closed.
+ * is allocated or awaited for it, and nesting against the depth limit. Besides
+ * its bytes, a message is charged what its values will hold in memory (a slot
+ * per value, an object per array or map, more per str, bin and ext), and that
+ * cost may not pass {@link DECODED_COST_PER_MESSAGE_BYTE} times the byte
+ * budget, partial or whole. A breach throws {@link ArrpcProtocolError} and
+ * resets the decoder; the stream is then out of step and should be closed.
  */
 export class MessageDecoder {
   private readonly maxMessageBytes: number;
+  /** Largest cost of one message: bytes plus the per-value charges. */
+  private readonly maxMessageCost: number;
   private readonly maxDepth: number;
+  private readonly shared: SharedBudget | undefined;
+  /** What this decoder has taken from {@link shared} for its partial message. */
+  private held = 0;
   private buffer: Buffer = EMPTY;
   private pos = 0;
   /** Chunks held back while the next token is incomplete, and their size. */
@@ -60,11 +94,15 @@ export class MessageDecoder {
   private needed = 0;
   private readonly stack: Frame[] = [];
   private messageBytes = 0;
+  /** The message's bytes so far plus the charges of the values read so far. */
+  private messageCost = 0;
   private refusal: ArrpcProtocolError | undefined;
 
   constructor(limits?: DecoderLimits) {
     this.maxMessageBytes = limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxMessageCost = this.maxMessageBytes * DECODED_COST_PER_MESSAGE_BYTE + COST_ALLOWANCE;
     this.maxDepth = limits?.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.shared = limits?.shared;
   }
 
   /** True when part of a message has arrived and the rest has not. */
@@ -77,19 +115,20 @@ export class MessageDecoder {
     const bytes = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.waitingBytes > 0) {
-      this.waiting.push(bytes);
-      this.waitingBytes += bytes.length;
-      if (this.waitingBytes < this.needed) return;
-      this.buffer = Buffer.concat(this.waiting, this.waitingBytes);
-      this.waiting = [];
-      this.waitingBytes = 0;
-    } else {
-      this.buffer = bytes;
-    }
-    this.pos = 0;
     try {
+      if (this.waitingBytes > 0) {
+        this.waiting.push(bytes);
+        this.waitingBytes += bytes.length;
+        if (this.waitingBytes < this.needed) return this.holdPartial();
+        this.buffer = Buffer.concat(this.waiting, this.waitingBytes);
+        this.waiting = [];
+        this.waitingBytes = 0;
+      } else {
+        this.buffer = bytes;
+      }
+      this.pos = 0;
       this.run(onMessage);
+      this.holdPartial();
     } catch (error) {
       this.reset();
       throw error;
@@ -121,6 +160,8 @@ export class MessageDecoder {
 
   /** Drops everything buffered, as after a breach. */
   reset(): void {
+    this.shared?.give(this.held);
+    this.held = 0;
     this.buffer = EMPTY;
     this.pos = 0;
     this.waiting = [];
@@ -128,7 +169,25 @@ export class MessageDecoder {
     this.needed = 0;
     this.stack.length = 0;
     this.messageBytes = 0;
+    this.messageCost = 0;
     this.refusal = undefined;
+  }
+
+  /**
+   * Brings what this decoder takes from the shared budget to what its partial message holds
+   * now (nothing once it is done), after each chunk: a message that ends within its chunk never
+   * touches the budget.
+   */
+  private holdPartial(): void {
+    const shared = this.shared;
+    if (shared === undefined) return;
+    const holding = this.messageCost + this.waitingBytes;
+    const more = holding - this.held;
+    if (more > 0 && !shared.tryTake(more)) {
+      throw limitError(ArrpcProtocolErrorCode.MaxBufferedBytes, 'bytes held by partial messages', shared.inUse + more, shared.limit);
+    }
+    if (more < 0) shared.give(-more);
+    this.held = holding;
   }
 
   private run(onMessage: MessageHandler): void {
@@ -141,6 +200,7 @@ export class MessageDecoder {
         const byteLength = this.messageBytes;
         const refusal = this.refusal;
         this.messageBytes = 0;
+        this.messageCost = 0;
         this.refusal = undefined;
         onMessage(message, byteLength, refusal);
       }
@@ -160,7 +220,7 @@ export class MessageDecoder {
       const top = stack[stack.length - 1];
       if (top === undefined) return value;
       if (top.state === ARRAY) {
-        top.array.push(value);
+        top.array[top.count - top.remaining] = value;
         if (--top.remaining > 0) return UNFINISHED;
         value = top.array;
       } else if (top.state === MAP_KEY) {
@@ -242,9 +302,9 @@ export class MessageDecoder {
     }
   }
 
-  /** Consumes a token of `size` bytes and yields `value`. */
-  private took(size: number, value: unknown): unknown {
-    this.claim(size);
+  /** Consumes a token of `size` bytes and yields `value`, which holds `cost` more than its slot. */
+  private took(size: number, value: unknown, cost = 0): unknown {
+    this.claim(size, VALUE_COST + cost);
     this.pos += size;
     return value;
   }
@@ -255,13 +315,13 @@ export class MessageDecoder {
     const text =
       (length <= SHORT_READ_BYTES ? asciiRead(this.buffer, start, length) : undefined) ??
       this.buffer.toString('utf8', start, start + length);
-    return this.took(header + length, text);
+    return this.took(header + length, text, STRING_COST);
   }
 
   private readBin(header: number, length: number): unknown {
     const start = this.pos + header;
     if (!this.has(header + length)) return INCOMPLETE;
-    return this.took(header + length, new Uint8Array(this.buffer.subarray(start, start + length)));
+    return this.took(header + length, new Uint8Array(this.buffer.subarray(start, start + length)), BIN_COST);
   }
 
   /** `header` counts the type byte; `length` is the payload after it. */
@@ -273,58 +333,68 @@ export class MessageDecoder {
     const value =
       (type === TIMESTAMP_EXT_TYPE ? ArrpcTimestamp.fromExtData(data) : undefined) ??
       new ExtData(type, data);
-    return this.took(header + length, value);
+    return this.took(header + length, value, EXT_COST);
   }
 
   private openArray(header: number, count: number): unknown {
-    if (count === 0) return this.took(header, []);
-    // Each item needs at least one byte: a count the budget cannot hold fails now.
+    if (count === 0) return this.took(header, [], CONTAINER_COST);
+    // Each item needs at least one byte and a slot: a count the budgets cannot hold fails now.
     this.open(header, count);
-    this.stack.push({ state: ARRAY, remaining: count, array: [], map: NO_MAP, key: '' });
+    // A short array gets its exact size: growing by push gives even one item 17 slots.
+    const array = count <= SHORT_ARRAY_ITEMS ? new Array<unknown>(count) : [];
+    this.stack.push({ state: ARRAY, count, remaining: count, array, map: NO_MAP, key: '' });
     return OPENED;
   }
 
   private openMap(header: number, count: number): unknown {
-    if (count === 0) return this.took(header, {});
+    if (count === 0) return this.took(header, {}, CONTAINER_COST);
     this.open(header, count * 2);
-    this.stack.push({ state: MAP_KEY, remaining: count, array: NO_ARRAY, map: {}, key: '' });
+    this.stack.push({ state: MAP_KEY, count, remaining: count, array: NO_ARRAY, map: {}, key: '' });
     return OPENED;
   }
 
-  private open(header: number, reserve: number): void {
+  /** Opens a container of `items` values (keys included) still to come. */
+  private open(header: number, items: number): void {
     if (this.stack.length >= this.maxDepth) {
       throw limitError(ArrpcProtocolErrorCode.MaxDepth, 'nesting depth', this.stack.length + 1, this.maxDepth);
     }
-    this.claim(header, reserve);
+    this.checkBudget(header + items, header + VALUE_COST + CONTAINER_COST + items * (1 + VALUE_COST));
+    this.messageBytes += header;
+    this.messageCost += header + VALUE_COST + CONTAINER_COST;
     this.pos += header;
   }
 
-  /**
-   * Counts `size` more bytes of the message, failing when they, plus
-   * `reserve` bytes the message is known to still need, break the budget.
-   */
-  private claim(size: number, reserve = 0): void {
-    this.checkBudget(size + reserve);
+  /** Counts a token of `size` bytes whose value holds `cost` beyond them, failing when either budget breaks. */
+  private claim(size: number, cost: number): void {
+    this.checkBudget(size, size + cost);
     this.messageBytes += size;
+    this.messageCost += size + cost;
   }
 
-  private checkBudget(more: number): void {
-    const total = this.messageBytes + more;
+  /** Fails when `bytes` more bytes, costing `cost` in all, break the byte or the cost budget. */
+  private checkBudget(bytes: number, cost: number): void {
+    const total = this.messageBytes + bytes;
     if (total > this.maxMessageBytes) {
       throw limitError(ArrpcProtocolErrorCode.MaxMessageBytes, 'message size', total, this.maxMessageBytes);
     }
+    const totalCost = this.messageCost + cost;
+    if (totalCost > this.maxMessageCost) {
+      throw limitError(ArrpcProtocolErrorCode.MaxMessageBytes, 'decoded message cost', totalCost, this.maxMessageCost);
+    }
   }
 
-  /** True when `size` bytes from `pos` are here; otherwise checks the budget and waits. */
+  /** True when `size` bytes from `pos` are here; otherwise checks the budgets and waits. */
   private has(size: number): boolean {
     if (this.buffer.length - this.pos >= size) return true;
-    this.checkBudget(size);
+    this.checkBudget(size, size);
     this.stall(size);
     return false;
   }
 
   private stall(size: number): typeof INCOMPLETE {
-    const rest = this.buffer.subarray(this.pos);
+    // A short rest is copied, so it does not keep the whole chunk it came in alive.
+    const tail = this.buffer.subarray(this.pos);
+    const rest = tail.length * 2 < this.buffer.length ? Buffer.from(tail) : tail;
     this.waiting = [rest];
     this.waitingBytes = rest.length;
     this.needed = size;
@@ -338,6 +408,8 @@ const INCOMPLETE = Symbol('incomplete');
 const OPENED = Symbol('opened');
 const UNFINISHED = Symbol('unfinished');
 const NO_ARRAY: unknown[] = [];
+/** Arrays of up to this many items are allocated at their size. */
+const SHORT_ARRAY_ITEMS = 16;
 const NO_MAP: Record<string, unknown> = {};
 
 /** Bytes each head byte from 0xc0 needs before its length can be read. */

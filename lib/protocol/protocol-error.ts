@@ -2,8 +2,14 @@
  * Stable codes of the wire-level errors. Match on these, never on messages.
  */
 export const ArrpcProtocolErrorCode = {
-  /** A message, or a length it claims, exceeds `maxMessageBytes`. */
+  /**
+   * A message, or a length it claims, exceeds `maxMessageBytes`; or what it decodes to (its
+   * bytes plus a charge per value and per container) exceeds
+   * `DECODED_COST_PER_MESSAGE_BYTE` times that.
+   */
   MaxMessageBytes: 'ARRPC_ERR_MAX_MESSAGE_BYTES',
+  /** Messages still arriving, over all connections of a server, would hold more than `maxBufferedBytes`. */
+  MaxBufferedBytes: 'ARRPC_ERR_MAX_BUFFERED_BYTES',
   /** Arrays and maps nest deeper than `maxDepth`. */
   MaxDepth: 'ARRPC_ERR_MAX_DEPTH',
   /** A byte that starts no MessagePack value (0xc1). */

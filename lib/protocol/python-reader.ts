@@ -10,9 +10,11 @@ export const PYTHON_READ_BYTES = 4096;
 /**
  * Returns `bytes` unchanged unless their length is a multiple of
  * {@link PYTHON_READ_BYTES}; then a copy with the first widenable header
- * widened by 1 or 2 bytes. A value made only of nil, booleans, floats, ints of
- * 32 bits or more, ext values and 32-bit-length headers has none to widen and
- * is returned as it is; no real message is like that.
+ * widened by 1 to 4 bytes. A value made only of nil, booleans, float 64, ints
+ * of 64 bits and 32-bit-length headers has none to widen and is returned as it
+ * is: above all a bare str, bin or ext of 65,536 bytes or more (a 69,627-byte
+ * str encodes to 17 x 4096 bytes), which a Python peer then never reads whole.
+ * Check the length of what comes back ({@link isPythonReadable}).
  */
 export function widenForPythonReader(bytes: Buffer): Buffer {
   if (bytes.length % PYTHON_READ_BYTES !== 0) return bytes;
@@ -26,6 +28,11 @@ export function widenForPythonReader(bytes: Buffer): Buffer {
     pos += tokenBytes(bytes, pos, head);
   }
   return bytes;
+}
+
+/** True when a Python peer can read `bytes` whole: their length is not a multiple of {@link PYTHON_READ_BYTES}. */
+export function isPythonReadable(bytes: Uint8Array): boolean {
+  return bytes.length % PYTHON_READ_BYTES !== 0;
 }
 
 interface Widened {
@@ -52,8 +59,42 @@ function widenHeader(b: Buffer, pos: number, head: number): Widened | undefined 
     case 0xcd: return { header: 3, replacement: sized(0xce, 4, b.readUInt16BE(pos + 1)) }; // uint 16 -> uint 32
     case 0xd0: return { header: 2, replacement: signed(0xd1, 2, b.readInt8(pos + 1)) }; // int 8 -> int 16
     case 0xd1: return { header: 3, replacement: signed(0xd2, 4, b.readInt16BE(pos + 1)) }; // int 16 -> int 32
+    case 0xce: return { header: 5, replacement: int64(0xcf, b.readUInt32BE(pos + 1)) }; // uint 32 -> uint 64
+    case 0xd2: return { header: 5, replacement: int64(0xd3, b.readInt32BE(pos + 1)) }; // int 32 -> int 64
+    case 0xca: return { header: 5, replacement: float64(b.readFloatBE(pos + 1)) }; // float 32 -> float 64, exact
+    case 0xc7: return { header: 3, replacement: extHeader(0xc8, 2, b[pos + 1]!, b[pos + 2]!) }; // ext 8 -> ext 16
+    case 0xc8: return { header: 4, replacement: extHeader(0xc9, 4, b.readUInt16BE(pos + 1), b[pos + 3]!) }; // ext 16 -> ext 32
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: // fixext 1-16 -> ext 8
+      return { header: 2, replacement: extHeader(0xc7, 1, FIXEXT_BYTES[head - 0xd4]!, b[pos + 1]!) };
     default: return undefined;
   }
+}
+
+/** Data bytes of fixext 1, 2, 4, 8 and 16 (0xd4-0xd8). */
+const FIXEXT_BYTES = [1, 2, 4, 8, 16];
+
+/** An ext header of the form `head`: its data length in `lengthBytes`, then its type byte. */
+function extHeader(head: number, lengthBytes: number, length: number, type: number): Buffer {
+  const out = Buffer.alloc(2 + lengthBytes);
+  out[0] = head;
+  out.writeUIntBE(length, 1, lengthBytes);
+  out[1 + lengthBytes] = type;
+  return out;
+}
+
+/** A uint 64 or int 64 token holding a 32-bit `value` (Buffer writes at most 6 bytes as a number). */
+function int64(head: number, value: number): Buffer {
+  const out = Buffer.alloc(9);
+  out[0] = head;
+  out.writeBigInt64BE(BigInt(value), 1);
+  return out;
+}
+
+function float64(value: number): Buffer {
+  const out = Buffer.alloc(9);
+  out[0] = 0xcb;
+  out.writeDoubleBE(value, 1);
+  return out;
 }
 
 function sized(head: number, lengthBytes: number, value: number): Buffer {

@@ -4,6 +4,9 @@ import { AUTH_FAILURE_MESSAGE, RemoteErrorKind, formatRemoteError, formatRpcErro
 /** Nest's `NO_MESSAGE_HANDLER` text, which `@nestjs/microservices` does not export. */
 export const NO_HANDLER_MESSAGE = 'There is no matching message handler defined in the remote service.';
 
+/** Nest's `NO_EVENT_HANDLER` text (before its `Event pattern: ...`), logged for an event nobody handles. */
+export const NO_EVENT_HANDLER_MESSAGE = 'There is no matching event handler defined in the remote service.';
+
 /** Nest's text for an unexpected error: nothing about the error itself reaches the peer. */
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
 

@@ -9,7 +9,7 @@ import { openMetricsServer, type MetricsServerHandle } from '../metrics/metrics-
 import { NOOP_SERVER_METRICS_RECORDER, type ServerMetricsRecorder } from '../metrics/recorder.js';
 import { createServerMetricsRecorder } from '../metrics/server-recorder.js';
 import { type ArrpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from '../options/server-options.js';
-import { MessageEncoder } from '../protocol/index.js';
+import { MessageEncoder, SharedBudget } from '../protocol/index.js';
 import { ConnectionHandler } from './connection-handler.js';
 import { MessageRouter } from './message-router.js';
 import { ArrpcServerStatus, type ArrpcServerEvents } from './server-events.js';
@@ -49,10 +49,17 @@ export class ArrpcServer
   private readonly connections = new Set<ConnectionHandler>();
   /** Encodes every connection's answers (see ConnectionHandler). */
   private readonly encoder: MessageEncoder;
+  /** `maxBufferedBytes`, drawn from by every connection's decoder; undefined when 0. */
+  private readonly buffered: SharedBudget | undefined;
   /** The base class's start hook, which only calls `done`: requests skip the hook machinery while it is set. */
   private readonly defaultStartHook = this.onProcessingStartHook;
   private pendingListeners: [string, Listener][] = [];
+  /** Set when created, so `on()` reaches it while it binds; unset again when `listen` fails. */
   private server: net.Server | undefined;
+  /** Why `listen` failed, for `unwrap()`. */
+  private listenFailure: unknown;
+  /** `listen`'s work while it has not listened or failed yet; `close()` waits for it. */
+  private starting: Promise<void> | undefined;
   private draining = false;
   private closing: Promise<void> | undefined;
   /** Called when the last connection is gone while draining. */
@@ -63,6 +70,8 @@ export class ArrpcServer
     super();
     this.options = resolveServerOptions(options);
     this.encoder = new MessageEncoder({ maxDepth: this.options.maxDepth });
+    const { maxBufferedBytes } = this.options;
+    this.buffered = maxBufferedBytes === 0 ? undefined : new SharedBudget(maxBufferedBytes);
     const { metrics, registry, metricsHistogram, metricsMaxErrorReasons } = this.options;
     this.recorder = metrics
       ? createServerMetricsRecorder({ registry, histogram: metricsHistogram, maxErrorReasons: metricsMaxErrorReasons })
@@ -91,9 +100,15 @@ export class ArrpcServer
    * pattern, a file cannot be read, or an address cannot be bound.
    */
   listen(callback: (error?: unknown) => void): void {
-    this.start().then(
-      () => callback(),
+    this.starting = this.start().then(
+      () => {
+        this.starting = undefined;
+        callback();
+      },
       (error: unknown) => {
+        this.starting = undefined;
+        this.server = undefined;
+        this.listenFailure = error;
         this._status$.next(ArrpcServerStatus.Disconnected);
         callback(error);
       },
@@ -104,12 +119,20 @@ export class ArrpcServer
    * Drains, then resolves (PROTOCOL.md "Closing a server"): stops listening;
    * requests already received are answered; envelopes arriving later are
    * answered `UnavailableException` without a handler, plain messages are
-   * served; once every peer has closed and every handler finished, or at
+   * served. A connection that has carried envelopes (this project's client,
+   * which moves to another server) is closed as soon as nothing is in flight
+   * on it, at once when idle; a plain peer's stays open until the peer closes
+   * it. Once every connection is gone and every handler finished, or at
    * `drainTimeoutMs`, running handlers are aborted and the sockets closed.
-   * The standalone `/metrics` listener closes last.
+   * The standalone `/metrics` listener closes last. Called while `listen`
+   * is still binding, it waits for the bind and closes what was bound, and
+   * `listen` calls back with an error.
    */
   close(): Promise<void> {
-    this.closing ??= this.drain().then(() => this.closeMetricsServer());
+    // Draining starts at once (status included) unless a bind is still pending.
+    this.closing ??= (this.starting === undefined ? this.drain() : this.starting.then(() => this.drain())).then(() =>
+      this.closeMetricsServer(),
+    );
     return this.closing;
   }
 
@@ -130,10 +153,15 @@ export class ArrpcServer
     else this.pendingListeners.push([event, callback as Listener]);
   }
 
-  /** The `net.Server` (or `tls.Server`); throws before `listen`, as Nest's TCP server does. */
+  /**
+   * The `net.Server` (or `tls.Server`), from the moment `listen` creates it. Throws before
+   * `listen` (Nest 12.1.1's TCP server creates its server in its constructor and returns it
+   * unbound instead), and after a failed `listen`, saying why it failed.
+   */
   unwrap<T = net.Server>(): T {
-    if (!this.server) throw new Error(NOT_LISTENING);
-    return this.server as T;
+    if (this.server) return this.server as T;
+    if (this.listenFailure !== undefined) throw new Error(`ArrpcServer did not listen: ${describeError(this.listenFailure)}`);
+    throw new Error(NOT_LISTENING);
   }
 
   /** Looks a route this server computed up directly, sparing the base class's `JSON.parse` per event. */
@@ -200,6 +228,11 @@ export class ArrpcServer
         resolve();
       });
     });
+    if (this.closing) {
+      // close() came during the bind and waits for this: nothing was accepted yet (that takes an I/O turn).
+      server.close();
+      throw new Error('ArrpcServer was closed before it listened');
+    }
     server.on('error', (error) => this.logger.error(`server error: ${error.message}`, error.stack));
     await this.openMetricsServer(server);
     this._status$.next(ArrpcServerStatus.Connected);
@@ -278,6 +311,7 @@ export class ArrpcServer
       this.logger,
       (done) => this.forget(done),
       this.encoder,
+      this.buffered,
       metrics,
     );
     this.connections.add(connection);
@@ -294,6 +328,7 @@ export class ArrpcServer
     this.draining = true;
     this._status$.next(ArrpcServerStatus.Draining);
     server.close();
+    for (const connection of this.connections) connection.drain();
     if (this.connections.size > 0) await this.drainedOrDeadline();
     for (const connection of this.connections) connection.terminate();
     this.connections.clear();
@@ -312,6 +347,10 @@ export class ArrpcServer
       };
     });
   }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function describeAddress(address: net.AddressInfo | string | null): string {

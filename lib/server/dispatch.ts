@@ -17,6 +17,8 @@ export interface RequestRecord {
   secretIndex: number;
   /** False for what is not counted (`arrpc.ping`). */
   counted: boolean;
+  /** A Nest envelope (this project's client), not a plain message (a Python client). */
+  envelope: boolean;
 }
 
 /** A handler to start once the connection has room; it replies exactly once. */

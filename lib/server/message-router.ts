@@ -14,7 +14,7 @@ import {
   type VerifiedMessage,
 } from '../protocol/index.js';
 import { traceHandler } from '../tracing/index.js';
-import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
+import { FixedAnswer, NO_EVENT_HANDLER_MESSAGE, errorAnswer, invalidMessageAnswer } from './answers.js';
 import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
 import type { ConnectionHandler } from './connection-handler.js';
 import type { Dispatch, HandlerRun, MessageDispatcher, RequestRecord } from './dispatch.js';
@@ -37,6 +37,12 @@ export interface NestServerBridge {
 
 /** Replies, then ends the run; `failed` defaults to true, as most early answers are errors. */
 type Finish = (answer: unknown, failed?: boolean) => void;
+
+/**
+ * Distinct unhandled event patterns warned about; past them no more are, so a peer sending
+ * made-up patterns cannot grow the set (or the log) without bound.
+ */
+const MAX_WARNED_EVENT_PATTERNS = 100;
 
 /** A whole `arrpc-timeout-ms`: decimal digits, at most 15 so the number stays exact. */
 const TIMEOUT_MS_TEXT = /^\d{1,15}$/;
@@ -68,6 +74,8 @@ export class MessageRouter implements MessageDispatcher {
   private readonly signingKeys: SignatureKeys | undefined;
   /** The nonces of the replay window; `undefined` when the guard is off. */
   private readonly nonces: NonceStore | undefined;
+  /** Event patterns with no handler already warned about (at most {@link MAX_WARNED_EVENT_PATTERNS}). */
+  private readonly warnedEventPatterns = new Set<string>();
   private readonly logUnexpected = (error: unknown): void => {
     this.logger.error(`answered Internal server error for: ${String((error as Error)?.message ?? error)}`, (error as Error)?.stack);
   };
@@ -98,6 +106,7 @@ export class MessageRouter implements MessageDispatcher {
       return { answer: invalidMessageAnswer((error as Error).message), failed: true };
     }
     if (envelope === undefined) return this.plain(value, byteLength, connection, signed, record);
+    record.envelope = true;
     const pattern = this.nest.patternAsString(envelope.pattern);
     record.pattern = pattern;
     if (this.options.debug) connection.debug(`${envelope.kind} "${pattern}" (${byteLength} bytes)`);
@@ -255,6 +264,7 @@ export class MessageRouter implements MessageDispatcher {
     const route = this.nest.normalizePattern(envelope.pattern as MsPattern);
     const handler = this.nest.handlers.get(route);
     if (handler === undefined) {
+      this.warnUnhandledEvent(pattern);
       connection.debug(`no handler for event "${pattern}": acknowledged`);
       return Answered.eventAck;
     }
@@ -274,6 +284,21 @@ export class MessageRouter implements MessageDispatcher {
       }
     };
     return { run: { scope, label: pattern, start: traceHandler(start, route, envelope.meta, connection) } };
+  }
+
+  /**
+   * Warns once per pattern, in Nest's words, that an event went to no handler: the peer got its
+   * nil acknowledgement and cannot tell, so the log is the only place the mistake shows.
+   */
+  private warnUnhandledEvent(pattern: string): void {
+    const warned = this.warnedEventPatterns;
+    if (warned.size > MAX_WARNED_EVENT_PATTERNS || warned.has(pattern)) return;
+    warned.add(pattern);
+    if (warned.size > MAX_WARNED_EVENT_PATTERNS) {
+      this.logger.warn(`events for more than ${MAX_WARNED_EVENT_PATTERNS} patterns had no handler; further ones are not logged`);
+      return;
+    }
+    this.logger.warn(`${NO_EVENT_HANDLER_MESSAGE} Event pattern: ${pattern}`);
   }
 
   /** The deadline from a request's `arrpc-timeout-ms`; an invalid value is ignored. */

@@ -119,6 +119,8 @@ export class HealthChannel {
       // Anything but exactly one answer to one request leaves the connection out of step.
       if (answers.length === 0) return;
       const deliver = this.onAnswer;
+      // The drain notice, an answer to no request: the server closes this idle connection.
+      if (deliver === undefined && answers.length === 1 && parseRemoteError(answers[0])?.kind === RemoteErrorKind.Unavailable) return this.close();
       if (deliver === undefined || answers.length > 1 || decoder.hasPartialMessage) return lost(new Error('the server answered out of turn'));
       deliver(answers[0]);
     });

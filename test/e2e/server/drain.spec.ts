@@ -4,7 +4,16 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ARRPC_DEFAULT_PATTERN, ArrpcContext, type ArrpcServerOptions } from '../../../lib/index.js';
+import {
+  ARRPC_DEFAULT_PATTERN,
+  ArrpcClient,
+  ArrpcContext,
+  MessageEncoder,
+  buildEnvelope,
+  decodeMessage,
+  type ArrpcServerOptions,
+} from '../../../lib/index.js';
+import { PythonStyleClient } from '../../support/python-client.js';
 import { connectRaw } from '../../support/sockets.js';
 import { TestPeer, sleep, startServer, type TestServer } from './helpers.js';
 
@@ -77,6 +86,7 @@ describe('ArrpcServer.close() drains', () => {
   it('answers every request received before close, while plain messages keep being served', async () => {
     await start();
     const connections = await Promise.all(Array.from({ length: 20 }, () => connect()));
+    const plainPeer = await connect();
     for (const [c, peer] of connections.entries()) {
       for (let r = 0; r < 5; r++) await peer.sendRequest('delay', { id: c * 5 + r, ms: 100 + 20 * r });
     }
@@ -88,27 +98,35 @@ describe('ArrpcServer.close() drains', () => {
       connections.map(async (peer) => {
         const own = [];
         for (let r = 0; r < 5; r++) own.push(await peer.next());
-        // A Python client's plain message during the drain is served as usual.
-        own.push(await peer.call('still there?'));
-        peer.destroy();
+        // Its last answer written, a connection that carried envelopes is closed by the server.
+        expect(await peer.raw.waitClosed(1000)).toBe(true);
         return own;
       }),
     );
-    answers.forEach((own, c) => expect(own).toEqual([0, 1, 2, 3, 4].map((r) => c * 5 + r).concat({ echo: 'still there?' } as never)));
+    answers.forEach((own, c) => expect(own).toEqual([0, 1, 2, 3, 4].map((r) => c * 5 + r)));
+    // A Python client's plain message during the drain is served as usual.
+    expect(await plainPeer.call('still there?')).toEqual({ echo: 'still there?' });
+    plainPeer.destroy();
     await closing;
-    // Every peer closed once answered: the drain ends then, long before drainTimeoutMs.
+    // Every connection closed once answered: the drain ends then, long before drainTimeoutMs.
     expect(Date.now() - startedAt).toBeLessThan(1500);
   });
 
   it('answers envelopes that arrive after close began with UnavailableException, in order, running no handler', async () => {
     await start();
     const peer = await connect();
-    expect(await peer.request('arrpc.ping', null)).toBe('SERVING');
+    // A plain message first: a connection that has carried no envelope is not closed when the drain starts.
+    expect(await peer.call('before')).toEqual({ echo: 'before' });
     const closing = server.close();
-    await peer.sendRequest('delay', { id: 1, ms: 0 });
-    await peer.send('plain');
-    await peer.sendEvent('slow.event', 0);
-    await peer.sendRequest('arrpc.ping', null);
+    const encoder = new MessageEncoder();
+    const later = [
+      buildEnvelope('request', 'delay', { id: 1, ms: 0 }),
+      'plain',
+      buildEnvelope('event', 'slow.event', 0),
+      buildEnvelope('request', 'arrpc.ping', null),
+    ];
+    // In one write, so all four are read before the first answer goes out.
+    await peer.writeRaw(Buffer.concat(later.map((value) => encoder.encode(value))));
     expect([await peer.next(), await peer.next(), await peer.next(), await peer.next()]).toEqual([
       UNAVAILABLE,
       { echo: 'plain' },
@@ -117,8 +135,57 @@ describe('ArrpcServer.close() drains', () => {
     ]);
     expect(started).toBe(0);
     expect(eventFinished).toBe(false);
-    peer.destroy();
+    // It has carried envelopes now, and nothing is in flight: the server closes it.
+    expect(await peer.raw.waitClosed(1000)).toBe(true);
     await closing;
+  });
+
+  it('closes an idle ArrpcClient connection as soon as the drain starts, long before drainTimeoutMs', async () => {
+    await start({ drainTimeoutMs: 10_000 });
+    const client = new ArrpcClient({ port: server.port, peer: 'nestjs-arrpc' });
+    try {
+      expect(await client.call('delay', { id: 7, ms: 0 })).toBe(7);
+      const startedAt = Date.now();
+      await server.close();
+      expect(Date.now() - startedAt).toBeLessThan(1000);
+      // The drain notice told the client why: the server drains, the connection did not break.
+      expect(client.unwrap().endpoints[0]!.state).toBe('draining');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('closes a connection that has carried envelopes right after its last answer is written', async () => {
+    await start({ drainTimeoutMs: 10_000 });
+    const peer = await connect();
+    await peer.sendRequest('delay', { id: 3, ms: 300 });
+    await expect.poll(() => started, { timeout: 2000 }).toBe(1);
+    const startedAt = Date.now();
+    const closing = server.close();
+    expect(await peer.next()).toBe(3);
+    // Then the drain notice, an answer to no request, and the close.
+    expect(await peer.next()).toBe(UNAVAILABLE);
+    expect(await peer.raw.waitClosed(1000)).toBe(true);
+    await closing;
+    expect(Date.now() - startedAt).toBeLessThan(1500);
+  });
+
+  it('keeps serving a plain (Python) peer until it closes, whatever the drain', async () => {
+    await start({ drainTimeoutMs: 10_000 });
+    const python = await PythonStyleClient.connect(server.port);
+    const encoder = new MessageEncoder();
+    try {
+      expect(decodeMessage((await python.call(encoder.encode('first'))) as Buffer)).toEqual({ echo: 'first' });
+      let closed = false;
+      const closing = server.close().then(() => (closed = true));
+      await sleep(300);
+      expect(closed).toBe(false);
+      expect(decodeMessage((await python.call(encoder.encode('during'))) as Buffer)).toEqual({ echo: 'during' });
+      python.close();
+      await closing;
+    } finally {
+      python.close();
+    }
   });
 
   it('stops listening at once: new connections are refused', async () => {

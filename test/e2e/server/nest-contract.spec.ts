@@ -1,11 +1,12 @@
 // The Nest 12 transport contract: on() and unwrap(), the processing hooks around every message,
 // debug logs that never hold the secret or payloads, and a hybrid HTTP + arrpc application.
-import type { AddressInfo, Server as NetServer } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { Controller, Get } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { describe, expect, it } from 'vitest';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_TRANSPORT_ID, ArrpcContext, ArrpcServer, buildEnvelope } from '../../../lib/index.js';
+import { freeServerClose, listen, unusedPort } from '../../support/sockets.js';
 import { CapturingLogger, TestPeer, portOf, startServer } from './helpers.js';
 
 @Controller()
@@ -35,6 +36,85 @@ describe('ArrpcServer, Nest contract', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('frees the port when close() comes while listen() is still binding, and says listen failed', async () => {
+    const port = await unusedPort();
+    // 'localhost' is looked up before the bind, which leaves close() a window to come in.
+    const strategy = new ArrpcServer({ host: 'localhost', port });
+    const listened = new Promise<unknown>((resolve) => strategy.listen(resolve));
+    const created = (): NetServer | undefined => {
+      try {
+        return strategy.unwrap<NetServer>();
+      } catch {
+        return undefined;
+      }
+    };
+    while (created() === undefined) await new Promise(setImmediate);
+    expect(created()!.listening).toBe(false);
+    await strategy.close();
+    expect(String(await listened)).toMatch(/closed before it listened/);
+    expect(() => strategy.unwrap()).toThrow(/ArrpcServer did not listen: ArrpcServer was closed before it listened/);
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, 'localhost', () => resolve());
+    });
+    await freeServerClose(probe);
+  });
+
+  it('throws a clear error from unwrap() after a failed listen, not a dead server', async () => {
+    const taken = createServer();
+    const port = await listen(taken);
+    const strategy = new ArrpcServer({ port });
+    try {
+      const error = await new Promise<unknown>((resolve) => strategy.listen(resolve));
+      expect((error as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+      expect(() => strategy.unwrap()).toThrow(/ArrpcServer did not listen: listen EADDRINUSE/);
+      await strategy.close();
+    } finally {
+      await freeServerClose(taken);
+    }
+  });
+
+  it('answers Internal server error, and goes on, when deciding what a message gets throws', async () => {
+    class StrictServer extends ArrpcServer {
+      override getPatternAsString(pattern: unknown): string {
+        if (pattern === 'unsayable') throw new Error('a bug in the server itself');
+        return super.getPatternAsString(pattern as string);
+      }
+    }
+    const logger = new CapturingLogger();
+    const strategy = new StrictServer({ port: 0, drainTimeoutMs: 0 });
+    const app = await NestFactory.createMicroservice({ module: class M {}, controllers: [AppController] }, { strategy, logger });
+    await app.listen();
+    const peer = await TestPeer.connect(portOf(strategy));
+    try {
+      await peer.sendRequest('unsayable', 1);
+      await peer.send('after');
+      expect(await peer.next()).toBe('arrpc.error.RpcException: Internal server error');
+      expect(await peer.next()).toBe('after');
+      expect(logger.lines.some((line) => line.startsWith('error') && line.includes('a bug in the server itself'))).toBe(true);
+    } finally {
+      peer.destroy();
+      await app.close();
+    }
+  });
+
+  it('warns, once per connection, about a plain answer a Python client cannot read whole, and still sends it', async () => {
+    const logger = new CapturingLogger();
+    const server = await startServer([AppController], {}, logger);
+    const peer = await TestPeer.connect(server.port);
+    try {
+      const text = 'q'.repeat(69_627); // a str 32 of 17 x 4096 bytes: no header left to widen
+      expect(await peer.call(text)).toBe(text);
+      expect(await peer.call(text)).toBe(text);
+    } finally {
+      peer.destroy();
+      await server.close();
+    }
+    const warnings = logger.lines.filter((line) => line.startsWith('warn'));
+    expect(warnings).toEqual([expect.stringMatching(/is 69632 bytes, a multiple of 4096 with no header that can be widened: a Python client never reads it whole/)]);
   });
 
   it('keeps listeners registered with on() before listen', async () => {

@@ -6,7 +6,7 @@ import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestj
 import { EMPTY, of } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ARRPC_DEFAULT_PATTERN, ArrpcContext, ArrpcServer } from '../../../lib/index.js';
-import { TestPeer, portOf, sleep, startServer, type TestServer } from './helpers.js';
+import { CapturingLogger, TestPeer, portOf, sleep, startServer, type TestServer } from './helpers.js';
 
 const NO_HANDLER = 'arrpc.error.RpcException: There is no matching message handler defined in the remote service.';
 const INTERNAL = 'arrpc.error.RpcException: Internal server error';
@@ -144,6 +144,43 @@ describe('ArrpcServer routing', () => {
     await peer.sendEvent('nobody.listens', 1);
     expect(await peer.next()).toBeNull();
     expect(await peer.request('users.get', 2)).toMatchObject({ id: 2 });
+  });
+
+  it('warns once per pattern, in Nest\'s words, about events nobody handles', async () => {
+    const logger = new CapturingLogger();
+    const logged = await startServer([RoutingController], {}, logger);
+    const other = await TestPeer.connect(logged.port);
+    try {
+      for (const pattern of ['nobody.listens', 'nobody.listens', 'nor.here', 'nobody.listens']) {
+        await other.sendEvent(pattern, 1);
+        expect(await other.next()).toBeNull();
+      }
+    } finally {
+      other.destroy();
+      await logged.close();
+    }
+    const warnings = logger.lines.filter((line) => line.startsWith('warn'));
+    expect(warnings).toEqual([
+      'warn There is no matching event handler defined in the remote service. Event pattern: nobody.listens',
+      'warn There is no matching event handler defined in the remote service. Event pattern: nor.here',
+    ]);
+  });
+
+  it('stops warning about unhandled event patterns after the first hundred, with one line saying so', async () => {
+    const logger = new CapturingLogger();
+    const logged = await startServer([RoutingController], {}, logger);
+    const other = await TestPeer.connect(logged.port);
+    try {
+      for (let i = 0; i < 150; i++) await other.sendEvent(`made.up.${i}`, 1);
+      for (let i = 0; i < 150; i++) expect(await other.next()).toBeNull();
+    } finally {
+      other.destroy();
+      await logged.close();
+    }
+    const warnings = logger.lines.filter((line) => line.startsWith('warn'));
+    expect(warnings).toHaveLength(101);
+    expect(warnings[99]).toMatch(/Event pattern: made\.up\.99$/);
+    expect(warnings[100]).toMatch(/more than 100 patterns had no handler; further ones are not logged/);
   });
 
   it('answers arrpc.ping itself with SERVING', async () => {

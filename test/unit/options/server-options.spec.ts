@@ -4,6 +4,8 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DECODED_COST_PER_MESSAGE_BYTE,
   DEFAULT_MAX_CONCURRENT_PER_CONNECTION,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_DEPTH,
@@ -36,6 +38,7 @@ describe('resolveServerOptions', () => {
       debug: false,
       resolvePattern: undefined,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES,
       maxDepth: DEFAULT_MAX_DEPTH,
       maxConnections: DEFAULT_MAX_CONNECTIONS,
       incompleteMessageTimeoutMs: DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
@@ -66,6 +69,13 @@ describe('resolveServerOptions', () => {
       maxConcurrentPerConnection: 1,
     });
     expect(resolved).toMatchObject({ host: '0.0.0.0', port: 8080, authSecrets: ['s'], debug: true, resolvePattern, maxConnections: 0 });
+  });
+
+  it('keeps maxBufferedBytes given, 0 included, and by default leaves room for one message of the largest cost', () => {
+    expect(resolveServerOptions({ maxBufferedBytes: 0 }).maxBufferedBytes).toBe(0);
+    expect(resolveServerOptions({ maxMessageBytes: 1024, maxBufferedBytes: 1024 }).maxBufferedBytes).toBe(1024);
+    const huge = 100 * 1024 * 1024;
+    expect(resolveServerOptions({ maxMessageBytes: huge }).maxBufferedBytes).toBe(huge * DECODED_COST_PER_MESSAGE_BYTE);
   });
 
   it('turns TLS on with the file pair, or with tls holding a certificate, and copies tls frozen', () => {
@@ -110,6 +120,8 @@ describe('resolveServerOptions', () => {
     ['a negative port', { port: -1 }, 'Invalid ArrpcServer option "port": expected an integer from 0 to 65535, got -1'],
     ['a fractional limit', { maxMessageBytes: 1.5 }, 'Invalid ArrpcServer option "maxMessageBytes": expected an integer from 1 up, got 1.5'],
     ['a zero message size', { maxMessageBytes: 0 }, /"maxMessageBytes": .* got 0$/],
+    ['a shared budget smaller than one message', { maxMessageBytes: 2048, maxBufferedBytes: 2047 }, 'Invalid ArrpcServer option "maxBufferedBytes": expected 0 or at least "maxMessageBytes" (2048), got 2047'],
+    ['a negative shared budget', { maxBufferedBytes: -1 }, 'Invalid ArrpcServer option "maxBufferedBytes": expected an integer from 0 up, got -1'],
     ['a zero depth', { maxDepth: 0 }, /"maxDepth": .* got 0$/],
     ['a zero concurrency', { maxConcurrentPerConnection: 0 }, /"maxConcurrentPerConnection": .* got 0$/],
     ['a negative timeout', { idleTimeoutMs: -1 }, /"idleTimeoutMs": .* got -1$/],

@@ -6,6 +6,7 @@ import {
   ArrpcTimestamp,
   MessageDecoder,
   MessageEncoder,
+  SharedBudget,
   type DecoderLimits,
 } from '../../../lib/index.js';
 
@@ -157,6 +158,48 @@ describe('MessageDecoder', () => {
     expect(() => decoder.write(bytes('c40501'), onMessage)).toThrowError(
       expect.objectContaining({ code: ArrpcProtocolErrorCode.MaxMessageBytes, value: 15, limit: 10 }),
     );
+  });
+
+  it('charges each value and container beside its bytes, so tiny values cannot decode to many times the limit', () => {
+    const limits = { maxMessageBytes: 1024 * 1024 };
+    const arrayOf = (count: number, item: string) => bytes(`dd${count.toString(16).padStart(8, '0')}${item.repeat(count)}`);
+    // 100,000 nils and 10,000 empty maps fit; 400,000 empty maps (400 KB) would hold about 26 MB.
+    expect(feed([arrayOf(100_000, 'c0')], limits)).toHaveLength(1);
+    expect(feed([arrayOf(10_000, '80')], limits)).toHaveLength(1);
+    const error = expectBreach(arrayOf(400_000, '80').toString('hex'), ArrpcProtocolErrorCode.MaxMessageBytes, limits);
+    expect(error.message).toMatch(/^decoded message cost \d+ exceeds the limit of \d+$/);
+    expect(error.limit).toBe(3 * 1024 * 1024 + 64 * 1024);
+  });
+
+  it('refuses a count whose slots alone break the cost budget, on its header', () => {
+    // 400,000 items need 400,000 bytes, within 1 MiB, and 3.6 MB of slots, beyond its 3 MiB + 64 KiB.
+    const error = expectBreach('dd00061a80', ArrpcProtocolErrorCode.MaxMessageBytes, { maxMessageBytes: 1024 * 1024 });
+    expect(error.message).toMatch(/^decoded message cost/);
+  });
+
+  it('holds a partial message against a shared budget, gives it back when done or reset, and fails past it', () => {
+    const shared = new SharedBudget(100);
+    const first = new MessageDecoder({ shared });
+    const second = new MessageDecoder({ shared });
+    const seen: unknown[] = [];
+    first.write(bytes('c450'), () => {}); // bin 8 of 80 bytes: its 2 header bytes wait
+    expect(shared.inUse).toBe(2);
+    first.write(Buffer.alloc(30), () => {});
+    expect(shared.inUse).toBe(32);
+    second.write(bytes('c450'), () => {});
+    second.write(Buffer.alloc(30), () => {});
+    expect(shared.inUse).toBe(64);
+    expect(() => first.write(Buffer.alloc(40), () => {})).toThrowError(
+      expect.objectContaining({ code: ArrpcProtocolErrorCode.MaxBufferedBytes, limit: 100, value: 104 }),
+    );
+    expect(shared.inUse).toBe(32); // the failed decoder was reset and gave back its part
+    second.write(Buffer.alloc(50), (value) => seen.push(value));
+    expect(seen).toEqual([new Uint8Array(80)]);
+    expect(shared.inUse).toBe(0);
+    second.write(bytes('92c0'), () => {});
+    expect(shared.inUse).toBeGreaterThan(0);
+    second.reset();
+    expect(shared.inUse).toBe(0);
   });
 
   it('refuses nesting deeper than maxDepth', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MessageEncoder, decodeMessage, widenForPythonReader } from '../../../lib/index.js';
+import { ExtData } from '@msgpack/msgpack';
+import { ArrpcTimestamp, MessageEncoder, decodeMessage, widenForPythonReader } from '../../../lib/index.js';
 
 const encoder = new MessageEncoder();
 
@@ -40,9 +41,46 @@ describe('widenForPythonReader', () => {
     expect(decodeMessage(widened)).toEqual(value);
   });
 
+  /** `items` values (their bytes as hex) followed by nils up to 4096 bytes, in an array 32. */
+  function arrayStartingWith(headHex: string, items = 1): Buffer {
+    const head = Buffer.from(headHex, 'hex');
+    const nils = 4096 - 5 - head.length;
+    const header = Buffer.from([0xdd, 0, 0, 0, 0]);
+    header.writeUInt32BE(items + nils, 1);
+    return Buffer.concat([header, head, Buffer.alloc(nils, 0xc0)]);
+  }
+
+  it.each([
+    ['uint 32', 'ce80000001', 'cf0000000080000001'],
+    ['int 32', 'd2ff000001', 'd3ffffffffff000001'],
+    ['float 32', 'ca3fc00000', 'cb3ff8000000000000'],
+    ['fixext 1', 'd40507', 'c7010507'],
+    ['fixext 4 (a timestamp)', 'd6ff00000001', 'c704ff00000001'],
+    ['ext 8', 'c7030501 0203'.replace(' ', ''), 'c800030501 0203'.replace(' ', '')],
+    ['ext 16', 'c800030501 0203'.replace(' ', ''), 'c9000000030501 0203'.replace(' ', '')],
+  ])('widens a %s behind a 32-bit header to its next-larger form, same value', (_kind, from, to) => {
+    const bytes = arrayStartingWith(from);
+    expect(bytes.length).toBe(4096);
+    const widened = widenForPythonReader(bytes);
+    expect(widened.subarray(5, 5 + to.length / 2).toString('hex')).toBe(to);
+    expect(widened.length % 4096).not.toBe(0);
+    expect(decodeMessage(widened)).toEqual(decodeMessage(bytes));
+  });
+
+  it('keeps an ext value\'s type and data, a timestamp included', () => {
+    const value = [new ExtData(5, Uint8Array.of(7)), new ArrpcTimestamp(1, 0)];
+    const bytes = encoder.encode(value);
+    const padded = arrayStartingWith(bytes.subarray(1).toString('hex'), 2);
+    expect((decodeMessage(widenForPythonReader(padded)) as unknown[]).slice(0, 2)).toEqual(value);
+  });
+
   it('returns a str 32 it cannot widen as it is (documented)', () => {
     const bytes = strOfEncodedLength(4096 * 20);
     expect(widenForPythonReader(bytes)).toBe(bytes);
+    // The issue's case: 69,627 bytes of text encode to 17 x 4096.
+    const issue = encoder.encode('q'.repeat(69_627));
+    expect(issue.length).toBe(17 * 4096);
+    expect(widenForPythonReader(issue)).toBe(issue);
   });
 
   it('walks past headers it cannot widen to the first one it can', () => {
