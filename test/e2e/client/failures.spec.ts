@@ -82,12 +82,22 @@ describe('connecting', () => {
     await client.connect();
     expect(peer.connections).toBe(1);
     expect(client.unwrap<ConnectionPool>().sockets).toHaveLength(1);
-    expect(statuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connected]);
+    expect(statuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Connected]);
     expect(await client.call(ARRPC_DEFAULT_PATTERN, 'x')).toBe('x');
     expect(peer.connections).toBe(1);
 
     const absent = newClient({ port: await unusedPort(), conMaxRetries: 2 });
+    const absentStatuses = record(absent.status);
     expect(await errorOf(absent.connect())).toBeInstanceOf(ConnectException);
+    expect(absentStatuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Disconnected]);
+  });
+
+  it('goes connecting, then connected, on the first call (Nest status contract)', async () => {
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port });
+    const statuses = record(client.status);
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'x')).toBe('x');
+    expect(statuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Connected]);
   });
 
   it('bounds each connection attempt by the timeout', async () => {
