@@ -193,7 +193,7 @@ export class Connection {
   };
 
   private settleAnswer(request: PendingRequest, answer: unknown): void {
-    const remote = parseRemoteError(answer);
+    const remote = parseRemoteError(answer, this.settings.encoding.profile.errorKinds);
     if (remote === undefined) return request.succeed(answer);
     const error = createRemoteException(remote, this.contextOf(request));
     if (error instanceof UnavailableException) this.owner.onUnavailable(this, request, error);

@@ -55,7 +55,7 @@ export async function runProbe(target: Omit<SocketTarget, 'timeoutMs'>, probe: P
   try {
     const remaining = Math.max(1, Math.floor(probe.timeoutMs - (performance.now() - started)));
     const answer = await exchange(socket, probe.exchange, remaining, signal);
-    const remote = parseRemoteError(answer);
+    const remote = parseRemoteError(answer, probe.exchange.encoding.profile.errorKinds);
     const refusal = remote ? `answered ${remote.kind}: ${remote.message}` : probe.exchange.check(answer);
     if (refusal !== undefined) throw new Error(`probe of ${formatAddress(target.host, target.port)} ${refusal}`);
     return socket;

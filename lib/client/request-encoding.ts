@@ -1,12 +1,13 @@
 import { ARRPC_DEFAULT_PATTERN, ARRPC_RESERVED_META_PREFIX, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
-import type { ArrpcPeer, ResolvedClientOptions } from '../options/index.js';
+import type { ResolvedClientOptions } from '../options/index.js';
 import {
   buildEnvelope,
+  peerProfile,
   SignatureKey,
   signMessage,
-  widenForPythonReader,
   type EnvelopePattern,
   type MessageEncoder,
+  type PeerProfile,
 } from '../protocol/index.js';
 import type { OutgoingMessage } from './pending-request.js';
 
@@ -14,14 +15,15 @@ import type { OutgoingMessage } from './pending-request.js';
 export interface RequestEncoding {
   /** `authSecret`, made ready once for every request. */
   readonly signingKey: SignatureKey | undefined;
-  readonly peer: ArrpcPeer;
+  /** The `peer` option's rules: how a request's bytes are framed, and what its answers can mean. */
+  readonly profile: PeerProfile;
 }
 
 /** The encoding the options ask for; one per client, shared by its connections and probes. */
 export function createRequestEncoding(options: Pick<ResolvedClientOptions, 'authSecret' | 'peer'>): RequestEncoding {
   return {
     signingKey: options.authSecret === undefined ? undefined : new SignatureKey(options.authSecret),
-    peer: options.peer,
+    profile: peerProfile(options.peer),
   };
 }
 
@@ -43,7 +45,7 @@ export function encodeRequest(
       : buildEnvelope(message.kind, message.pattern as EnvelopePattern, message.data, envelopeMeta(message, remainingMs));
   const inner = encoder.encode(value);
   const bytes = encoding.signingKey === undefined ? inner : signMessage(encoder, inner, encoding.signingKey);
-  return encoding.peer === 'python' ? widenForPythonReader(bytes) : bytes;
+  return encoding.profile.frame(bytes);
 }
 
 /**

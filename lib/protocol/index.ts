@@ -33,3 +33,4 @@ export {
   type EnvelopePattern,
 } from './envelope.js';
 export { PYTHON_READ_BYTES, widenForPythonReader } from './python-reader.js';
+export { peerProfile, type ArrpcPeer, type PeerProfile } from './peer-profile.js';

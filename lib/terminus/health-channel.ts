@@ -87,7 +87,7 @@ export class HealthChannel {
       };
       socket.write(encodeRequest(this.encoder, exchange.message, remainingMs, exchange.encoding));
     });
-    const remote = parseRemoteError(answer);
+    const remote = parseRemoteError(answer, exchange.encoding.profile.errorKinds);
     if (remote?.kind === RemoteErrorKind.Unavailable) {
       this.close();
       return { state: 'draining', message: remote.message };

@@ -1,0 +1,46 @@
+import { RemoteErrorKind } from './error-strings.js';
+import { widenForPythonReader } from './python-reader.js';
+
+/**
+ * What the client talks to. `'python'`: a Python arrpc server, which reads one
+ * request at a time and cannot see a message whose length is a multiple of
+ * 4096 bytes. `'nestjs-arrpc'`: this project's `ArrpcServer`, which can take
+ * several requests in flight per connection.
+ */
+export type ArrpcPeer = 'python' | 'nestjs-arrpc';
+
+/**
+ * How one kind of peer reads what it is sent and what its answers can mean: every rule that
+ * differs between a Python arrpc peer and this project's `ArrpcServer`, decided in one place.
+ */
+export interface PeerProfile {
+  readonly peer: ArrpcPeer;
+  /** Requests one connection may have in flight: the reference reads the next only after answering. */
+  readonly maxPipeline: number;
+  /**
+   * The error kinds its answers can carry. A Python server sends only the reference's two, so
+   * a str that merely contains another kind's marker is a plain answer from it.
+   */
+  readonly errorKinds: readonly RemoteErrorKind[];
+  /** The bytes to write for one encoded message, `bytes` itself when the peer reads it as it is. */
+  frame(bytes: Buffer): Buffer;
+}
+
+const PYTHON: PeerProfile = Object.freeze({
+  peer: 'python',
+  maxPipeline: 1,
+  errorKinds: Object.freeze([RemoteErrorKind.Auth, RemoteErrorKind.Rpc]),
+  frame: widenForPythonReader,
+});
+
+const NESTJS_ARRPC: PeerProfile = Object.freeze({
+  peer: 'nestjs-arrpc',
+  maxPipeline: Infinity,
+  errorKinds: Object.freeze(Object.values(RemoteErrorKind)),
+  frame: (bytes: Buffer) => bytes,
+});
+
+/** The profile of `peer`. */
+export function peerProfile(peer: ArrpcPeer): PeerProfile {
+  return peer === 'python' ? PYTHON : NESTJS_ARRPC;
+}

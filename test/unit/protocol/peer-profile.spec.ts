@@ -1,0 +1,50 @@
+// The rules that differ between a Python arrpc peer and an ArrpcServer, one table per rule.
+import { describe, expect, it } from 'vitest';
+import { MessageEncoder, RemoteErrorKind, decodeMessage, formatRemoteError, parseRemoteError } from '../../../lib/index.js';
+import { peerProfile, type ArrpcPeer } from '../../../lib/protocol/index.js';
+
+const encoder = new MessageEncoder();
+/** A str of `length` ASCII bytes, encoded: str 16 (3-byte header) up to 65,535, str 32 (5) beyond. */
+const encodedStr = (length: number): Buffer => Buffer.from(encoder.encode('s'.repeat(length)));
+
+describe('peerProfile', () => {
+  it.each<[ArrpcPeer, number]>([
+    ['python', 1],
+    ['nestjs-arrpc', Infinity],
+  ])('%s: at most %d requests in flight per connection', (peer, maxPipeline) => {
+    expect(peerProfile(peer).maxPipeline).toBe(maxPipeline);
+  });
+
+  it.each<[ArrpcPeer, RemoteErrorKind, boolean]>([
+    ['python', RemoteErrorKind.Auth, true],
+    ['python', RemoteErrorKind.Rpc, true],
+    ['python', RemoteErrorKind.Unavailable, false],
+    ['python', RemoteErrorKind.Timeout, false],
+    ['nestjs-arrpc', RemoteErrorKind.Auth, true],
+    ['nestjs-arrpc', RemoteErrorKind.Rpc, true],
+    ['nestjs-arrpc', RemoteErrorKind.Unavailable, true],
+    ['nestjs-arrpc', RemoteErrorKind.Timeout, true],
+  ])('%s: an answer naming %s is that error: %s', (peer, kind, recognised) => {
+    const answer = formatRemoteError(kind, 'm');
+    expect(parseRemoteError(answer, peerProfile(peer).errorKinds)).toEqual(recognised ? { kind, message: 'm', error: 'm' } : undefined);
+  });
+
+  it('python: a kind it cannot send does not hide one it can, later in the str', () => {
+    const answer = 'arrpc.error.UnavailableException: arrpc.error.RpcException: inner';
+    expect(parseRemoteError(answer, peerProfile('python').errorKinds)).toMatchObject({ kind: RemoteErrorKind.Rpc, message: 'inner' });
+  });
+
+  it.each<[ArrpcPeer, number, 'same' | 'widened']>([
+    ['python', 4093 - 3, 'same'],
+    ['python', 4096 - 3, 'widened'],
+    ['python', 8192 - 3, 'widened'],
+    ['nestjs-arrpc', 4096 - 3, 'same'],
+    ['nestjs-arrpc', 69_632 - 5, 'same'],
+  ])('%s: a str of %d bytes is written %s', (peer, length, how) => {
+    const bytes = encodedStr(length);
+    const framed = peerProfile(peer).frame(bytes);
+    if (how === 'same') expect(framed).toBe(bytes);
+    else expect(framed.length % 4096).not.toBe(0);
+    expect(decodeMessage(framed)).toBe(decodeMessage(bytes));
+  });
+});
