@@ -12,6 +12,7 @@ const STATUS: Readonly<Record<ArrpcErrorCode, number>> = {
   [ArrpcErrorCode.Auth]: HttpStatus.BAD_GATEWAY,
   [ArrpcErrorCode.InvalidResponse]: HttpStatus.BAD_GATEWAY,
   [ArrpcErrorCode.ConnectionLost]: HttpStatus.BAD_GATEWAY,
+  [ArrpcErrorCode.Unsendable]: HttpStatus.BAD_GATEWAY,
   [ArrpcErrorCode.Timeout]: HttpStatus.GATEWAY_TIMEOUT,
   [ArrpcErrorCode.Connect]: HttpStatus.SERVICE_UNAVAILABLE,
   [ArrpcErrorCode.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,

@@ -17,7 +17,7 @@ import {
   type DecoderLimits,
 } from '../protocol/index.js';
 import type { PendingRequest } from './pending-request.js';
-import { encodeRequest, type RequestEncoding } from './request-encoding.js';
+import { encodeRequest, encodingFailure, type RequestEncoding } from './request-encoding.js';
 
 /** Fixed for every connection of one client. */
 export interface ConnectionSettings {
@@ -120,7 +120,7 @@ export class Connection {
     try {
       bytes = encodeRequest(this.encoder, request.message, remainingMs, this.settings.encoding);
     } catch (error) {
-      return request.fail(error as Error);
+      return request.fail(encodingFailure(error as Error, this.contextOf(request)));
     }
     request.state = 'written';
     request.connection = this;

@@ -1,6 +1,9 @@
 import { ARRPC_DEFAULT_PATTERN, ARRPC_RESERVED_META_PREFIX, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
+import { UnsendableRequestException, type ArrpcErrorContext } from '../errors/index.js';
 import type { ResolvedClientOptions } from '../options/index.js';
 import {
+  ArrpcProtocolError,
+  ArrpcProtocolErrorCode,
   buildEnvelope,
   peerProfile,
   SignatureKey,
@@ -46,6 +49,16 @@ export function encodeRequest(
   const inner = encoder.encode(value);
   const bytes = encoding.signingKey === undefined ? inner : signMessage(encoder, inner, encoding.signingKey);
   return encoding.profile.frame(bytes);
+}
+
+/**
+ * What a call whose bytes {@link encodeRequest} could not make fails with: a length the peer
+ * could never read is the typed `UnsendableRequestException`; a value with no MessagePack form
+ * stays the `ArrpcProtocolError` it is.
+ */
+export function encodingFailure(error: Error, context: ArrpcErrorContext): Error {
+  const unreadable = error instanceof ArrpcProtocolError && error.code === ArrpcProtocolErrorCode.UnreadableLength;
+  return unreadable ? new UnsendableRequestException(context, error) : error;
 }
 
 /**

@@ -11,6 +11,7 @@ export {
   RemoteRpcException,
   RpcTimeoutException,
   UnavailableException,
+  UnsendableRequestException,
   createRemoteException,
   type ArrpcConnectAttempt,
   type ArrpcErrorContext,

@@ -1,5 +1,6 @@
 import { RemoteErrorKind } from './error-strings.js';
-import { widenForPythonReader } from './python-reader.js';
+import { ArrpcProtocolError, ArrpcProtocolErrorCode } from './protocol-error.js';
+import { PYTHON_READ_BYTES, widenForPythonReader } from './python-reader.js';
 
 /**
  * What the client talks to. `'python'`: a Python arrpc server, which reads one
@@ -22,7 +23,11 @@ export interface PeerProfile {
    * a str that merely contains another kind's marker is a plain answer from it.
    */
   readonly errorKinds: readonly RemoteErrorKind[];
-  /** The bytes to write for one encoded message, `bytes` itself when the peer reads it as it is. */
+  /**
+   * The bytes to write for one encoded message, `bytes` itself when the peer reads it as it is.
+   * Throws {@link ArrpcProtocolError} (`ARRPC_ERR_UNREADABLE_LENGTH`) for a message the peer
+   * could never read: better refused before a byte is written than a call that hangs.
+   */
   frame(bytes: Buffer): Buffer;
 }
 
@@ -30,7 +35,7 @@ const PYTHON: PeerProfile = Object.freeze({
   peer: 'python',
   maxPipeline: 1,
   errorKinds: Object.freeze([RemoteErrorKind.Auth, RemoteErrorKind.Rpc]),
-  frame: widenForPythonReader,
+  frame: frameForPythonReader,
 });
 
 const NESTJS_ARRPC: PeerProfile = Object.freeze({
@@ -43,4 +48,16 @@ const NESTJS_ARRPC: PeerProfile = Object.freeze({
 /** The profile of `peer`. */
 export function peerProfile(peer: ArrpcPeer): PeerProfile {
   return peer === 'python' ? PYTHON : NESTJS_ARRPC;
+}
+
+/** `bytes` kept off the lengths the reference's reader cannot see, or the error when they cannot be. */
+function frameForPythonReader(bytes: Buffer): Buffer {
+  const framed = widenForPythonReader(bytes);
+  if (framed.length % PYTHON_READ_BYTES !== 0) return framed;
+  throw new ArrpcProtocolError(
+    ArrpcProtocolErrorCode.UnreadableLength,
+    `a message of ${framed.length} bytes (a multiple of ${PYTHON_READ_BYTES}) with no header to widen: a Python peer would never read it whole`,
+    PYTHON_READ_BYTES,
+    framed.length,
+  );
 }

@@ -9,6 +9,7 @@ import {
   MessageEncoder,
   RemoteRpcException,
   RpcTimeoutException,
+  UnsendableRequestException,
   decodeMessage,
   signMessage,
   type ConnectionPool,
@@ -162,6 +163,24 @@ describe('ArrpcClient against a Python-like server: the 4096-byte reading rule',
     }
     expect(peer.requests).toHaveLength(targets.length);
     for (const request of peer.requests) expect(request.length % PYTHON_RECV_SIZE).not.toBe(0);
+    expect(peer.connections).toBe(1);
+  });
+
+  it.each([
+    ['a str', 'y'.repeat(17 * PYTHON_RECV_SIZE - 5)],
+    ['a bin', new Uint8Array(17 * PYTHON_RECV_SIZE - 5)],
+  ])('fails %s of 17 * 4096 bytes with its header at its widest at once, nothing written, and stays usable', async (_kind, data) => {
+    // str 32 / bin 32: 5 header bytes, no larger form to widen into.
+    expect(encoder.encode(data)).toHaveLength(69_632);
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port, timeout: 5000 });
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'before')).toBe('before');
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, data));
+    expect(error).toBeInstanceOf(UnsendableRequestException);
+    expect(error).toMatchObject({ code: 'ARRPC_ERR_UNSENDABLE', bytes: 69_632, pattern: ARRPC_DEFAULT_PATTERN, endpoint: `127.0.0.1:${peer.port}` });
+    expect(error.message).toMatch(/69632 bytes.*4096/);
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'after')).toBe('after');
+    expect(peer.requests.map((bytes) => decodeMessage(bytes))).toEqual(['before', 'after']);
     expect(peer.connections).toBe(1);
   });
 

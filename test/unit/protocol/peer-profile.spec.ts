@@ -1,6 +1,6 @@
 // The rules that differ between a Python arrpc peer and an ArrpcServer, one table per rule.
 import { describe, expect, it } from 'vitest';
-import { MessageEncoder, RemoteErrorKind, decodeMessage, formatRemoteError, parseRemoteError } from '../../../lib/index.js';
+import { ArrpcProtocolError, MessageEncoder, RemoteErrorKind, decodeMessage, formatRemoteError, parseRemoteError } from '../../../lib/index.js';
 import { peerProfile, type ArrpcPeer } from '../../../lib/protocol/index.js';
 
 const encoder = new MessageEncoder();
@@ -46,5 +46,15 @@ describe('peerProfile', () => {
     if (how === 'same') expect(framed).toBe(bytes);
     else expect(framed.length % 4096).not.toBe(0);
     expect(decodeMessage(framed)).toBe(decodeMessage(bytes));
+  });
+
+  it.each([
+    ['a str 32', encodedStr(69_632 - 5)],
+    ['a bin 32', Buffer.from(encoder.encode(new Uint8Array(4096 * 20 - 5)))],
+  ])('python: refuses %s of k * 4096 bytes, which has no larger form, naming the length', (_kind, bytes) => {
+    expect(bytes.length % 4096).toBe(0);
+    const refusal = { code: 'ARRPC_ERR_UNREADABLE_LENGTH', limit: 4096, value: bytes.length };
+    expect(() => peerProfile('python').frame(bytes)).toThrow(expect.objectContaining(refusal));
+    expect(() => peerProfile('python').frame(bytes)).toThrow(ArrpcProtocolError);
   });
 });
