@@ -9,13 +9,8 @@ import {
   type ArrpcException,
 } from '../errors/index.js';
 import type { ClientEndpointMetrics } from '../metrics/index.js';
-import {
-  MessageDecoder,
-  MessageEncoder,
-  parseRemoteError,
-  type ArrpcProtocolError,
-  type DecoderLimits,
-} from '../protocol/index.js';
+import { MessageEncoder, parseRemoteError, type DecoderLimits } from '../protocol/index.js';
+import { AnswerReader, type Answer } from './answer-reader.js';
 import type { PendingRequest } from './pending-request.js';
 import { encodeRequest, encodingFailure, type RequestEncoding } from './request-encoding.js';
 
@@ -70,7 +65,7 @@ const lostConnection: FailureFactory = (context, cause) => new ConnectionLostExc
  */
 export class Connection {
   private readonly inFlight: PendingRequest[] = [];
-  private readonly decoder: MessageDecoder;
+  private readonly reader: AnswerReader;
   private readonly encoder = new MessageEncoder();
   private closed = false;
   private retiring = false;
@@ -84,7 +79,7 @@ export class Connection {
     private readonly settings: ConnectionSettings,
     private readonly owner: ConnectionOwner,
   ) {
-    this.decoder = new MessageDecoder(settings.limits);
+    this.reader = new AnswerReader(settings.limits);
     this.whenClosed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.shut(error, lostConnection, this.inFlight.length > 0));
@@ -168,29 +163,28 @@ export class Connection {
   }
 
   private receive(chunk: Buffer): void {
-    try {
-      this.decoder.write(chunk, this.onAnswer);
-    } catch (error) {
-      // Bytes that are not MessagePack, or over the limit: the stream is out of step.
-      const request = this.inFlight.shift();
-      request?.fail(new InvalidResponseException(this.contextOf(request), error as Error));
-      this.shut(error as Error, lostConnection, true);
+    const { answers, error } = this.reader.read(chunk, this.inFlight.length);
+    for (const answer of answers) {
+      this.onAnswer(answer);
+      if (this.closed) return;
     }
+    if (error === undefined) return;
+    // Bytes that are not MessagePack, over the limit, or past the answers awaited: the stream
+    // is out of step. The oldest request unanswered takes the blame; the others are lost.
+    const request = this.inFlight.shift();
+    request?.fail(new InvalidResponseException(this.contextOf(request), error));
+    this.shut(error, lostConnection, true);
   }
 
-  private readonly onAnswer = (answer: unknown, _bytes: number, refusal: ArrpcProtocolError | undefined): void => {
-    const request = this.inFlight.shift();
-    if (request === undefined) {
-      this.shut(new Error(`${this.settings.endpoint} sent an answer with no request in flight`), lostConnection, true);
-      return;
-    }
+  private onAnswer({ value, refusal }: Answer): void {
+    const request = this.inFlight.shift()!;
     this.owner.onAnswer(this);
     // A refused value (say, int map keys) was still framed: the stream stays in step.
     if (refusal) request.fail(new InvalidResponseException(this.contextOf(request), refusal));
-    else this.settleAnswer(request, answer);
+    else this.settleAnswer(request, value);
     if (this.retiring && this.inFlight.length === 0) this.close(undefined);
     else if (!this.closed) this.owner.onRoom(this);
-  };
+  }
 
   private settleAnswer(request: PendingRequest, answer: unknown): void {
     const remote = parseRemoteError(answer, this.settings.encoding.profile.errorKinds);

@@ -1,5 +1,6 @@
 // Shared pieces of the client e2e suite: resources closed after each test, outcome capture, and
 // the vector helpers the client checks need.
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterEach } from 'vitest';
@@ -66,7 +67,11 @@ export interface ScriptedServer {
  * Starts a server on 127.0.0.1 that answers every chunk it receives with `answer(chunk, n)` (n
  * counts chunks per server), for answers no well-behaved encoder writes (int map keys, stray bytes).
  */
-export async function startScriptedServer(answer: (request: Buffer, n: number) => Buffer): Promise<ScriptedServer> {
+export async function startScriptedServer(
+  answer: (request: Buffer, n: number) => Buffer,
+  /** Called after each answer is written, to play a server that writes on its own as well. */
+  afterAnswer?: (socket: net.Socket, n: number) => void,
+): Promise<ScriptedServer> {
   const sockets = new Set<net.Socket>();
   let connections = 0;
   let n = 0;
@@ -75,7 +80,11 @@ export async function startScriptedServer(answer: (request: Buffer, n: number) =
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    socket.on('data', (chunk) => socket.write(answer(chunk, n++)));
+    socket.on('data', (chunk) => {
+      const current = n++;
+      socket.write(answer(chunk, current));
+      afterAnswer?.(socket, current);
+    });
   });
   const port = await listen(server);
   return {
@@ -105,6 +114,30 @@ export async function startTlsEchoServer(options: tls.TlsOptions): Promise<Scrip
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', () => {});
+  const port = await listen(server);
+  return {
+    port,
+    get connections() {
+      return connections;
+    },
+    close: () => freeServerClose(server, sockets),
+  };
+}
+
+/**
+ * A plain node:http server on 127.0.0.1: what a client meets when it is given the wrong port.
+ * Its answer to MessagePack bytes is `HTTP/1.1 400 Bad Request`, every byte of which is ASCII,
+ * so a MessagePack reader sees a run of positive fixints.
+ */
+export async function startHttpServer(): Promise<ScriptedServer> {
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  const server = http.createServer((_request, response) => response.end('ok'));
+  server.on('connection', (socket: net.Socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   const port = await listen(server);
   return {
     port,
