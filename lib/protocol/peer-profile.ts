@@ -15,7 +15,6 @@ export type ArrpcPeer = 'python' | 'nestjs-arrpc';
  * differs between a Python arrpc peer and this project's `ArrpcServer`, decided in one place.
  */
 export interface PeerProfile {
-  readonly peer: ArrpcPeer;
   /** Requests one connection may have in flight: the reference reads the next only after answering. */
   readonly maxPipeline: number;
   /**
@@ -32,14 +31,12 @@ export interface PeerProfile {
 }
 
 const PYTHON: PeerProfile = Object.freeze({
-  peer: 'python',
   maxPipeline: 1,
   errorKinds: Object.freeze([RemoteErrorKind.Auth, RemoteErrorKind.Rpc]),
   frame: frameForPythonReader,
 });
 
 const NESTJS_ARRPC: PeerProfile = Object.freeze({
-  peer: 'nestjs-arrpc',
   maxPipeline: Infinity,
   errorKinds: Object.freeze(Object.values(RemoteErrorKind)),
   frame: (bytes: Buffer) => bytes,

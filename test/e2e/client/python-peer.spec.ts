@@ -137,6 +137,21 @@ describe('ArrpcClient against a Python-like server: the reference quirks', () =>
     expect(peers[0]!.requests.length + peers[1]!.requests.length).toBe(1);
     expect(downs).toEqual([]);
   });
+
+  it("reads the same strings as those errors with peer 'nestjs-arrpc', whose server does send them", async () => {
+    // The stand-in plays an ArrpcServer's answers here: what is under test is how they are read.
+    const answers: Record<string, string> = {
+      deadline: 'arrpc.error.RpcTimeoutException: deadline exceeded',
+      draining: 'arrpc.error.UnavailableException: server is draining',
+    };
+    const peer = track(await startPythonPeer({ handler: (value) => answers[value as string] }));
+    const client = newClient({ port: peer.port, peer: 'nestjs-arrpc' });
+    const timeout = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 'deadline'));
+    expect(timeout).toBeInstanceOf(RpcTimeoutException);
+    expect(timeout).toMatchObject({ remote: true, message: 'deadline exceeded', timeoutMs: undefined });
+    // Last: the endpoint is draining from then on.
+    expect(await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 'draining'))).toMatchObject({ code: 'ARRPC_ERR_UNAVAILABLE', message: 'server is draining' });
+  });
 });
 
 describe('ArrpcClient against a Python-like server: the 4096-byte reading rule', () => {
