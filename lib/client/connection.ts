@@ -12,7 +12,7 @@ import type { ClientEndpointMetrics } from '../metrics/index.js';
 import { MessageEncoder, parseRemoteError, type DecoderLimits } from '../protocol/index.js';
 import { AnswerReader, type Answer } from './answer-reader.js';
 import type { PendingRequest } from './pending-request.js';
-import { encodeRequest, encodingFailure, type RequestEncoding } from './request-encoding.js';
+import { answerErrorKinds, encodeRequest, encodingFailure, type RequestEncoding } from './request-encoding.js';
 
 /** Fixed for every connection of one client. */
 export interface ConnectionSettings {
@@ -187,7 +187,7 @@ export class Connection {
   }
 
   private settleAnswer(request: PendingRequest, answer: unknown): void {
-    const remote = parseRemoteError(answer, this.settings.encoding.profile.errorKinds);
+    const remote = parseRemoteError(answer, answerErrorKinds(this.settings.encoding, request.message));
     if (remote === undefined) return request.succeed(answer);
     const error = createRemoteException(remote, this.contextOf(request));
     if (error instanceof UnavailableException) this.owner.onUnavailable(this, request, error);

@@ -5,7 +5,7 @@ import { MessageEncoder, parseRemoteError, type DecoderLimits } from '../protoco
 import { connectSocket, formatAddress, type SocketTarget } from './connect-socket.js';
 import { SocketExchange } from './exchange.js';
 import type { OutgoingMessage } from './pending-request.js';
-import { encodeRequest, type RequestEncoding } from './request-encoding.js';
+import { answerErrorKinds, encodeRequest, type RequestEncoding } from './request-encoding.js';
 
 /**
  * How an ejected (or draining) endpoint is tried before it is readmitted. `'ping'`: the
@@ -58,7 +58,7 @@ export async function runProbe(target: Omit<SocketTarget, 'timeoutMs'>, probe: P
   try {
     const remaining = Math.max(1, Math.floor(probe.timeoutMs - (performance.now() - started)));
     const answer = await exchange.send(encodeRequest(new MessageEncoder(), message, remaining, encoding), remaining, signal);
-    const remote = parseRemoteError(answer, encoding.profile.errorKinds);
+    const remote = parseRemoteError(answer, answerErrorKinds(encoding, message));
     const refusal = remote ? `answered ${remote.kind}: ${remote.message}` : check(answer);
     if (refusal !== undefined) throw new Error(`probe of ${formatAddress(target.host, target.port)} ${refusal}`);
     return exchange.release();

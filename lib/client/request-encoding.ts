@@ -11,6 +11,7 @@ import {
   type EnvelopePattern,
   type MessageEncoder,
   type PeerProfile,
+  type RemoteErrorKind,
 } from '../protocol/index.js';
 import type { OutgoingMessage } from './pending-request.js';
 
@@ -49,6 +50,11 @@ export function encodeRequest(
   const inner = encoder.encode(value);
   const bytes = encoding.signingKey === undefined ? inner : signMessage(encoder, inner, encoding.signingKey);
   return encoding.profile.frame(bytes);
+}
+
+/** The error kinds the answer to `message` can carry (the default pattern writes it raw). */
+export function answerErrorKinds(encoding: RequestEncoding, message: OutgoingMessage): readonly RemoteErrorKind[] {
+  return encoding.profile.errorKinds(message.pattern !== ARRPC_DEFAULT_PATTERN);
 }
 
 /**

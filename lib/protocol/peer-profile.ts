@@ -18,10 +18,13 @@ export interface PeerProfile {
   /** Requests one connection may have in flight: the reference reads the next only after answering. */
   readonly maxPipeline: number;
   /**
-   * The error kinds its answers can carry. A Python server sends only the reference's two, so
-   * a str that merely contains another kind's marker is a plain answer from it.
+   * The error kinds an answer can carry, to a raw message (`envelope` false) or to a Nest
+   * envelope. A Python server sends only the reference's two, so a str that merely contains
+   * another kind's marker is a plain answer from it. The others come from an `ArrpcServer`, and
+   * only in answer to an envelope (a drain refusal, a deadline): only an `ArrpcServer` reads
+   * envelopes, so an envelope's answer is read for every kind whatever the peer.
    */
-  readonly errorKinds: readonly RemoteErrorKind[];
+  errorKinds(envelope: boolean): readonly RemoteErrorKind[];
   /**
    * The bytes to write for one encoded message, `bytes` itself when the peer reads it as it is.
    * Throws {@link ArrpcProtocolError} (`ARRPC_ERR_UNREADABLE_LENGTH`) for a message the peer
@@ -30,15 +33,18 @@ export interface PeerProfile {
   frame(bytes: Buffer): Buffer;
 }
 
+const EVERY_KIND: readonly RemoteErrorKind[] = Object.freeze(Object.values(RemoteErrorKind));
+const REFERENCE_KINDS: readonly RemoteErrorKind[] = Object.freeze([RemoteErrorKind.Auth, RemoteErrorKind.Rpc]);
+
 const PYTHON: PeerProfile = Object.freeze({
   maxPipeline: 1,
-  errorKinds: Object.freeze([RemoteErrorKind.Auth, RemoteErrorKind.Rpc]),
+  errorKinds: (envelope: boolean) => (envelope ? EVERY_KIND : REFERENCE_KINDS),
   frame: frameForPythonReader,
 });
 
 const NESTJS_ARRPC: PeerProfile = Object.freeze({
   maxPipeline: Infinity,
-  errorKinds: Object.freeze(Object.values(RemoteErrorKind)),
+  errorKinds: () => EVERY_KIND,
   frame: (bytes: Buffer) => bytes,
 });
 

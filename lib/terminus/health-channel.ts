@@ -1,7 +1,7 @@
 import { connectSocket, type SocketTarget } from '../client/connect-socket.js';
 import { SocketEndedError, SocketExchange } from '../client/exchange.js';
 import type { ProbeExchange } from '../client/probe.js';
-import { encodeRequest } from '../client/request-encoding.js';
+import { answerErrorKinds, encodeRequest } from '../client/request-encoding.js';
 import { MessageEncoder, RemoteErrorKind, parseRemoteError } from '../protocol/index.js';
 
 /** What one health round trip found. */
@@ -63,7 +63,7 @@ export class HealthChannel {
     const exchange = kept ?? (await this.open(probe, deadline));
     const remainingMs = Math.max(1, Math.floor(deadline - performance.now()));
     const answer = await exchange.send(encodeRequest(this.encoder, probe.message, remainingMs, probe.encoding), remainingMs);
-    const remote = parseRemoteError(answer, probe.encoding.profile.errorKinds);
+    const remote = parseRemoteError(answer, answerErrorKinds(probe.encoding, probe.message));
     if (remote?.kind === RemoteErrorKind.Unavailable) {
       this.close();
       return { state: 'draining', message: remote.message };

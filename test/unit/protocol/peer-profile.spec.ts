@@ -15,23 +15,27 @@ describe('peerProfile', () => {
     expect(peerProfile(peer).maxPipeline).toBe(maxPipeline);
   });
 
-  it.each<[ArrpcPeer, RemoteErrorKind, boolean]>([
-    ['python', RemoteErrorKind.Auth, true],
-    ['python', RemoteErrorKind.Rpc, true],
-    ['python', RemoteErrorKind.Unavailable, false],
-    ['python', RemoteErrorKind.Timeout, false],
-    ['nestjs-arrpc', RemoteErrorKind.Auth, true],
-    ['nestjs-arrpc', RemoteErrorKind.Rpc, true],
-    ['nestjs-arrpc', RemoteErrorKind.Unavailable, true],
-    ['nestjs-arrpc', RemoteErrorKind.Timeout, true],
-  ])('%s: an answer naming %s is that error: %s', (peer, kind, recognised) => {
+  // Raw: an answer to a raw message (what a Python client sends); envelope: to a Nest envelope.
+  it.each<[ArrpcPeer, 'raw' | 'envelope', RemoteErrorKind, boolean]>([
+    ['python', 'raw', RemoteErrorKind.Auth, true],
+    ['python', 'raw', RemoteErrorKind.Rpc, true],
+    ['python', 'raw', RemoteErrorKind.Unavailable, false],
+    ['python', 'raw', RemoteErrorKind.Timeout, false],
+    ['python', 'envelope', RemoteErrorKind.Unavailable, true],
+    ['python', 'envelope', RemoteErrorKind.Timeout, true],
+    ['nestjs-arrpc', 'raw', RemoteErrorKind.Auth, true],
+    ['nestjs-arrpc', 'raw', RemoteErrorKind.Rpc, true],
+    ['nestjs-arrpc', 'raw', RemoteErrorKind.Unavailable, true],
+    ['nestjs-arrpc', 'envelope', RemoteErrorKind.Timeout, true],
+  ])('%s, answer to a %s message naming %s: read as that error: %s', (peer, message, kind, recognised) => {
     const answer = formatRemoteError(kind, 'm');
-    expect(parseRemoteError(answer, peerProfile(peer).errorKinds)).toEqual(recognised ? { kind, message: 'm', error: 'm' } : undefined);
+    const kinds = peerProfile(peer).errorKinds(message === 'envelope');
+    expect(parseRemoteError(answer, kinds)).toEqual(recognised ? { kind, message: 'm', error: 'm' } : undefined);
   });
 
   it('python: a kind it cannot send does not hide one it can, later in the str', () => {
     const answer = 'arrpc.error.UnavailableException: arrpc.error.RpcException: inner';
-    expect(parseRemoteError(answer, peerProfile('python').errorKinds)).toMatchObject({ kind: RemoteErrorKind.Rpc, message: 'inner' });
+    expect(parseRemoteError(answer, peerProfile('python').errorKinds(false))).toMatchObject({ kind: RemoteErrorKind.Rpc, message: 'inner' });
   });
 
   it.each<[ArrpcPeer, number, 'same' | 'widened']>([
