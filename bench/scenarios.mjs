@@ -40,7 +40,7 @@ export const SCENARIOS = [
   },
   // Through ArrpcClient (client-load.mjs): on one connection, one call in flight, then 32
   // pipelined; then 64 calls over a pool of 8 connections of 4 each, to one server, then to two
-  // server processes behind the one client (README "Running many replicas").
+  // server processes behind the one client (docs/replicas.md).
   {
     name: 'client-1conn', label: 'ArrpcClient → ArrpcServer, 1 connection, 1 in flight', server: 'servers/arrpc.mjs', message: 'small',
     load: 'client-load.mjs', connections: 1, poolSize: 1, pipeline: 1,

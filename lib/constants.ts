@@ -1,6 +1,6 @@
 /**
  * Public defaults and reserved names. Every default lives here as a named
- * constant so the README, the option resolvers and the tests agree.
+ * constant so the docs, the option resolvers and the tests agree.
  */
 
 /**
@@ -53,6 +53,12 @@ export const DEFAULT_RETRY_BASE_MS = 1000;
 
 /** Connections a client keeps to one server. */
 export const DEFAULT_POOL_SIZE = 1;
+
+/**
+ * Calls a client lets wait for a connection with room, over all its endpoints: 10,000. One
+ * more fails at once with `QueueFullException`.
+ */
+export const DEFAULT_MAX_QUEUED = 10_000;
 
 /** Requests a client keeps in flight on one connection: 1, which Python servers need. */
 export const DEFAULT_PIPELINE = 1;

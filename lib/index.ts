@@ -6,6 +6,7 @@ export {
   ARRPC_PING_PATTERN,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_QUEUED,
 } from './constants.js';
 
 // Wire protocol
@@ -54,7 +55,6 @@ export {
   createServerMetricsRecorder,
   openMetricsServer,
   type ArrpcMetricName,
-  type ArrpcMetricsHistogramOptions,
   type ArrpcMetricsModuleOptions,
   type ArrpcMetricsOptions,
   type ClientEndpointMetrics,
@@ -64,6 +64,7 @@ export {
   type ServerConnectionMetrics,
   type ServerMetricsRecorder,
 } from './metrics/index.js';
+export { type ArrpcMetricsHistogramOptions } from './options/index.js';
 
 // Server
 export {
@@ -149,6 +150,7 @@ export {
   ConnectException,
   ConnectionLostException,
   InvalidResponseException,
+  QueueFullException,
   RemoteRpcException,
   RpcTimeoutException,
   UnavailableException,
@@ -156,3 +158,6 @@ export {
   type ArrpcConnectAttempt,
   type ArrpcErrorContext,
 } from './errors/index.js';
+
+// HTTP apps that call arrpc
+export { ArrpcHttpExceptionFilter, httpErrorBody, type ArrpcHttpErrorBody } from './http/index.js';

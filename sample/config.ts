@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { ArrpcClientOptions, ArrpcServerOptions } from '../lib/index.js';
 
-/** Every environment variable the sample reads; the README's table lists the same. */
+/** Every environment variable the sample reads; docs/sample.md's table lists the same. */
 export const SAMPLE_ENV = [
   'ARRPC_HOST',
   'ARRPC_PORT',
@@ -31,10 +31,12 @@ export const SAMPLE_HOST = '127.0.0.1';
 /** The sample's settings, read once from the environment by {@link readSampleConfig}. */
 export interface SampleConfig {
   readonly host: string;
-  /** arrpc port; never 0 here: a free port is picked beforehand, so the client can aim at it. */
+  /** arrpc port; never 0 here: a free port is picked beforehand, so the clients can aim at it. */
   readonly arrpcPort: number;
   /** HTTP port; 0 lets the OS pick (printed once listening). */
   readonly httpPort: number;
+  /** Where the sample reaches its own arrpc server: `host`, or loopback when that is every interface. */
+  readonly selfHost: string;
   /** The arrpc server the HTTP side calls: `ARRPC_UPSTREAM`, else the sample's own arrpc port. */
   readonly upstream: { readonly host: string; readonly port: number; readonly isSelf: boolean };
   /** `ARRPC_UPSTREAM_RESOLVE=dns`: call every address the upstream's name resolves to (a headless Service). */
@@ -58,10 +60,11 @@ export class SampleConfigError extends Error {
 export async function readSampleConfig(env: NodeJS.ProcessEnv): Promise<SampleConfig> {
   const host = nonEmpty(env, 'ARRPC_HOST') ?? SAMPLE_HOST;
   const upstreamText = nonEmpty(env, 'ARRPC_UPSTREAM');
-  // The client's port must be known when the app is built, before the arrpc server listens:
-  // with port 0 and the sample as its own upstream, pick the free port now.
+  // The clients aimed at this very server (/health's, and the HTTP side's unless ARRPC_UPSTREAM
+  // is set) need its port when the app is built, before the server listens: with port 0, pick
+  // the free port now.
   let arrpcPort = port(env, 'ARRPC_PORT', SAMPLE_ARRPC_PORT);
-  if (arrpcPort === 0 && upstreamText === undefined) arrpcPort = await freePort(host);
+  if (arrpcPort === 0) arrpcPort = await freePort(host);
   // The sample calling itself aims at loopback even when it listens on every interface.
   const selfHost = host === '0.0.0.0' || host === '::' ? SAMPLE_HOST : host;
   const upstream = upstreamText === undefined ? { host: selfHost, port: arrpcPort, isSelf: true } : { ...hostPort(upstreamText), isSelf: false };
@@ -84,6 +87,7 @@ export async function readSampleConfig(env: NodeJS.ProcessEnv): Promise<SampleCo
   if (tlsSelfSigned && tlsCaFile === undefined) throw new SampleConfigError('ARRPC_TLS_SELF_SIGNED=1 needs ARRPC_TLS_CA_FILE');
   return {
     host,
+    selfHost,
     arrpcPort,
     httpPort: port(env, 'HTTP_PORT', SAMPLE_HTTP_PORT),
     upstream,
@@ -150,6 +154,15 @@ export function serverOptions(config: SampleConfig): ArrpcServerOptions {
     // Recorded into prom-client's global registry, which ArrpcMetricsModule serves at /metrics.
     metrics: true,
   };
+}
+
+/**
+ * The options of the client `/health` checks the sample's own arrpc server with (`arrpc.ping`):
+ * signed with the sample's secret and, over TLS, trusting exactly the sample's certificate.
+ */
+export function selfClientOptions(config: SampleConfig): ArrpcClientOptions {
+  const tls = config.tlsCertFile === undefined ? {} : { tlsCaFile: config.tlsCertFile, tlsSelfSigned: true };
+  return { host: config.selfHost, port: config.arrpcPort, peer: 'nestjs-arrpc', authSecret: config.authSecret, ...tls };
 }
 
 /** The client's options: the upstream the HTTP controller calls. */

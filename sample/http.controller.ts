@@ -1,16 +1,16 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Put, UseFilters } from '@nestjs/common';
 import { firstValueFrom } from 'rxjs';
 // In your app: from 'nestjs-arrpc'.
-import { ARRPC_DEFAULT_PATTERN, ArrpcClient, RemoteRpcException } from '../lib/index.js';
-import { ArrpcHttpFilter } from './arrpc-http.filter.js';
+import { ARRPC_DEFAULT_PATTERN, ArrpcClient, ArrpcHttpExceptionFilter, RemoteRpcException } from '../lib/index.js';
 import type { Price } from './price-book.js';
 
 /**
  * The HTTP side: each route calls the upstream arrpc server (`ARRPC_UPSTREAM`, else this
  * sample's own arrpc port) through the `ArrpcClient` that `ArrpcModule.forRoot` provides.
+ * A failed call answers 502, 503 or 504 (`ArrpcHttpExceptionFilter`).
  */
 @Controller()
-@UseFilters(ArrpcHttpFilter)
+@UseFilters(ArrpcHttpExceptionFilter)
 export class HttpController {
   constructor(private readonly upstream: ArrpcClient) {}
 

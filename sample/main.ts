@@ -1,11 +1,12 @@
 // The sample: one Nest app that is an arrpc server (for Python clients and ArrpcClients) and an
-// HTTP server whose routes call an arrpc server. `npm start` builds and runs it; README "The sample".
+// HTTP server whose routes call an arrpc server. `npm start` builds and runs it; docs/sample.md.
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 // In your app: from 'nestjs-arrpc'.
 import { ArrpcClient, ArrpcServer } from '../lib/index.js';
+import { ArrpcHealthIndicator } from '../lib/terminus/index.js';
 import { AppModule } from './app.module.js';
 import { readSampleConfig, serverOptions, type SampleConfig } from './config.js';
 
@@ -36,9 +37,9 @@ function readyLine(config: SampleConfig, arrpc: AddressInfo, http: AddressInfo):
 
 /**
  * On SIGINT or SIGTERM: drain the arrpc side while every provider still runs, then close the
- * app (README, "Closing (drain)"). `app.close()` alone would close the client below only after
- * the drain, and its open connection to this very server would hold the drain to its deadline.
- * A second signal exits at once.
+ * app (docs/server.md, "Closing (drain)"). `app.close()` alone would close the client and the
+ * health checks' connection only after the drain, and their open connections to this very
+ * server would hold the drain to its deadline. A second signal exits at once.
  */
 function stopOnSignal(app: INestApplication, arrpc: ArrpcServer): void {
   const stop = async (): Promise<void> => {
@@ -48,6 +49,7 @@ function stopOnSignal(app: INestApplication, arrpc: ArrpcServer): void {
       await app.getHttpAdapter().close(); // no new HTTP requests; those running finish
       const drained = arrpc.close(); // stops listening; answers what already arrived
       await app.get(ArrpcClient).close();
+      app.get(ArrpcHealthIndicator).onApplicationShutdown(); // its idle connection to this server
       await drained;
       await app.close(); // the rest: shutdown hooks; arrpc and HTTP are closed already
       console.log('nestjs-arrpc sample stopped');

@@ -15,7 +15,7 @@ export function isPrice(value: unknown): value is Price {
 /** The sample's data: prices in memory, as a real app would keep them in a database. */
 @Injectable()
 export class PriceBook {
-  // Whole-valued floats (2.0) would reach Python as ints (README, "Values"): these are not whole.
+  // Whole-valued floats (2.0) would reach Python as ints (docs/wire.md, "Values"): these are not whole.
   private readonly prices = new Map<string, number>([
     ['apple', 1.25],
     ['banana', 0.5],

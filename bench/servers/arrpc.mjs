@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern } from '@nestjs/microservices';
-import { ARRPC_DEFAULT_PATTERN, ArrpcServer } from '../../dist/lib/index.js';
+import { ARRPC_DEFAULT_PATTERN, ArrpcMetricsModule, ArrpcServer } from '../../dist/lib/index.js';
 
 class EchoController {
   echo(message) {
@@ -20,7 +20,11 @@ Controller()(EchoController);
 
 const env = process.env;
 class BenchModule {}
-Module({ controllers: env.BENCH_ADD_HANDLER ? [] : [EchoController] })(BenchModule);
+// With metrics, ArrpcMetricsModule names the handler in handler_func, as in an app.
+Module({
+  imports: env.BENCH_METRICS ? [ArrpcMetricsModule.forRoot({ defaultMetrics: false })] : [],
+  controllers: env.BENCH_ADD_HANDLER ? [] : [EchoController],
+})(BenchModule);
 
 const strategy = new ArrpcServer({
   port: 0,

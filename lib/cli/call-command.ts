@@ -12,7 +12,7 @@ import {
   parseInteger,
   secretFrom,
 } from './cli-options.js';
-import { CliExitCode, UsageError } from './exit-codes.js';
+import { CliExitCode, HintedError, mayBeTlsServer, UsageError } from './exit-codes.js';
 import { CALL_HELP } from './help.js';
 import { fromTaggedJson, toTaggedJson } from './tagged-json.js';
 
@@ -54,10 +54,15 @@ export async function runCallCommand(args: string[], io: CliIo): Promise<number>
       values.event !== undefined ? await firstValueFrom(client.emit(pattern, message)) : await client.call(pattern, message);
     io.stdout.write(`${JSON.stringify(toTaggedJson(answer))}\n`);
     return CliExitCode.Ok;
+  } catch (error) {
+    throw values['tls-ca'] === undefined && mayBeTlsServer(error) ? new HintedError(error, PLAINTEXT_HINT) : error;
   } finally {
     await client.close();
   }
 }
+
+/** After an error that a TLS server answering a plaintext call would cause too. */
+const PLAINTEXT_HINT = 'plaintext call: the server may speak TLS; try --tls-ca FILE';
 
 /** The message: JSON, then the tags read into bytes, bigints, maps... */
 function parseMessage(text: string): unknown {

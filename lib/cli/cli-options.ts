@@ -51,9 +51,10 @@ export const SERVE_OPTIONS = {
 /** Flags before the command. */
 export const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const satisfies OptionSpecs;
 
-/** The commands and their flags, for help texts and the README test. */
+/** The commands and their flags, for help texts and the docs test (test/readme.spec.ts). */
 export const CLI_COMMANDS = { call: CALL_OPTIONS, serve: SERVE_OPTIONS } as const;
 
 /**

@@ -23,7 +23,7 @@ class EchoModule {}
 export interface EchoServer {
   /** Where it listens. */
   readonly address: AddressInfo;
-  /** Drains (see the README's "Closing (drain)") and stops. */
+  /** Drains (docs/server.md, "Closing (drain)") and stops. */
   close(): Promise<void>;
 }
 

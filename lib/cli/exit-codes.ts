@@ -4,7 +4,7 @@ import { ArrpcProtocolError } from '../protocol/index.js';
 
 /**
  * The CLI's exit codes, one per kind of failure, so scripts can tell a remote
- * `RpcException` from a server that is down. Listed in `--help` and the README.
+ * `RpcException` from a server that is down. Listed in `--help` and docs/cli.md.
  */
 export const CliExitCode = {
   /** The answer was printed (`call`), or the server stopped on a signal (`serve`). */
@@ -37,6 +37,18 @@ export class ListenError extends Error {
   override readonly name = 'ListenError';
 }
 
+/** A command's error with advice for the user: printed after the error's line, and exits as the error does. */
+export class HintedError extends Error {
+  override readonly name = 'HintedError';
+
+  constructor(
+    readonly error: unknown,
+    readonly hint: string,
+  ) {
+    super(hint, { cause: error });
+  }
+}
+
 /** By `ArrpcException.code`; the `Record` type makes the compiler check that every code is here. */
 const BY_CLIENT_CODE: Readonly<Record<ArrpcErrorCode, CliExitCode>> = {
   ARRPC_ERR_REMOTE: CliExitCode.Remote,
@@ -48,17 +60,32 @@ const BY_CLIENT_CODE: Readonly<Record<ArrpcErrorCode, CliExitCode>> = {
   ARRPC_ERR_UNAVAILABLE: CliExitCode.Exchange,
   ARRPC_ERR_CANCELLED: CliExitCode.Exchange,
   ARRPC_ERR_CLIENT_CLOSED: CliExitCode.Exchange,
+  ARRPC_ERR_QUEUE_FULL: CliExitCode.Exchange,
   // The message itself cannot be sent to a Python server: the input is at fault, as below.
   ARRPC_ERR_UNSENDABLE: CliExitCode.Usage,
 };
 
 /** The exit code for an error a command ended with. */
 export function exitCodeOf(error: unknown): CliExitCode {
+  if (error instanceof HintedError) return exitCodeOf(error.error);
   if (error instanceof UsageError) return CliExitCode.Usage;
   if (error instanceof ListenError) return CliExitCode.Connect;
   // The message itself has no MessagePack form (nested too deep, say): the input is at fault.
   if (error instanceof ArrpcProtocolError) return CliExitCode.Usage;
   return BY_CLIENT_CODE[clientCodeOf(error) as ArrpcErrorCode] ?? CliExitCode.Internal;
+}
+
+/**
+ * True for how a plaintext call to a TLS server ends: the server closes on a request it
+ * cannot read as a TLS record (ConnectionLostException), waits for the rest of one shorter
+ * than a record header (a timeout of the call itself, not the server's deadline), or sends
+ * an alert, which does not read as an answer (InvalidResponseException). A crashed or slow
+ * server ends the same way, so the hint only says "may".
+ */
+export function mayBeTlsServer(error: unknown): boolean {
+  const code = clientCodeOf(error);
+  if (code === 'ARRPC_ERR_TIMEOUT') return (error as { remote?: unknown }).remote !== true;
+  return code === 'ARRPC_ERR_CONNECTION_LOST' || code === 'ARRPC_ERR_INVALID_RESPONSE';
 }
 
 /** The `code` of an `ArrpcException`, undefined for any other error. */
@@ -72,6 +99,7 @@ function clientCodeOf(error: unknown): string | undefined {
  * attempt's cause (`ECONNREFUSED`, a TLS refusal...), which says why.
  */
 export function formatCliError(error: unknown): string {
+  if (error instanceof HintedError) return `${formatCliError(error.error)} (${error.hint})`;
   if (!(error instanceof Error)) return `Error: ${oneLine(String(error))}`;
   let message = error.message;
   if (clientCodeOf(error) === 'ARRPC_ERR_CONNECT' && error.cause instanceof Error) {

@@ -10,7 +10,8 @@ const TAGS = `Values are JSON, with tags for what JSON cannot hold (the tags of 
   {"$bin": "00ff"}                bytes, as hex
   {"$int": "9223372036854775808"} an integer beyond +/-(2^53 - 1)
   {"$float": "2.0"}               a float JSON shows as an int; also "inf", "-inf", "nan", "-0.0"
-  {"$map": [[1, "a"]]}            a map whose keys are not all str
+  {"$map": [[{"$bin": "6b"}, 1]]} a map with bin keys (Python: {b"k": 1}); peers refuse
+                                  int, nil, array and map keys
   {"$timestamp": [s, ns]}         a MessagePack timestamp
   {"$ext": [type, "hex"]}         another ext type`;
 
@@ -37,6 +38,7 @@ Commands:
 
 Options:
   -h, --help            this help; "nestjs-arrpc <command> --help" for a command's flags
+  -v, --version         the version of nestjs-arrpc
 
 ${TAGS}
 

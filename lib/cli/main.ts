@@ -2,9 +2,10 @@
 // The `nestjs-arrpc` bin: `call` sends one message, `serve` runs an echo server. See `--help`.
 // Nest's decorators need the Reflect metadata API before any Nest module loads.
 import 'reflect-metadata';
+import { createRequire } from 'node:module';
 import { processIo, type CliIo } from './cli-io.js';
 import { GLOBAL_OPTIONS, parseCommandArgs } from './cli-options.js';
-import { CliExitCode, exitCodeOf, formatCliError, UsageError } from './exit-codes.js';
+import { CliExitCode, exitCodeOf, formatCliError, HintedError, UsageError } from './exit-codes.js';
 import { MAIN_HELP } from './help.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -27,14 +28,28 @@ async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(MAIN_HELP);
       return CliExitCode.Ok;
     }
+    if (values.version) {
+      io.stdout.write(`${packageVersion()}\n`);
+      return CliExitCode.Ok;
+    }
     throw new UsageError(
       name === undefined ? `a command is needed: call or serve; see 'nestjs-arrpc --help'` : `unknown command ${JSON.stringify(name)}; see 'nestjs-arrpc --help'`,
     );
   } catch (error) {
     io.stderr.write(`${formatCliError(error)}\n`);
-    if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    const failure = error instanceof HintedError ? error.error : error;
+    if (debug && failure instanceof Error && failure.stack) io.stderr.write(`${failure.stack}\n`);
     return exitCodeOf(error);
   }
+}
+
+/**
+ * The version in the package's own package.json. The package imports itself by name (its
+ * "exports" lists package.json), which finds that file from dist/lib/cli in the repository
+ * and in an installed copy alike.
+ */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('nestjs-arrpc/package.json') as { version: string }).version;
 }
 
 // The exit code is set, not forced with process.exit(): output still being written is not cut off.

@@ -22,7 +22,7 @@ export function fromTaggedJson(tagged: unknown): unknown {
   const [key, payload] = entries.length === 1 ? entries[0]! : [];
   switch (key) {
     case '$bin':
-      return Uint8Array.from(Buffer.from(String(payload), 'hex'));
+      return bytesFromHex('$bin', payload);
     case '$int':
       return BigInt(String(payload));
     case '$float':
@@ -34,8 +34,8 @@ export function fromTaggedJson(tagged: unknown): unknown {
       return new ArrpcTimestamp(seconds, nanoseconds);
     }
     case '$ext': {
-      const [type, hex] = payload as [number, string];
-      return new ExtData(type, Uint8Array.from(Buffer.from(hex, 'hex')));
+      const [type, hex] = payload as [number, unknown];
+      return new ExtData(type, bytesFromHex('$ext', hex));
     }
     default:
       return Object.fromEntries(entries.map(([k, v]) => [k, fromTaggedJson(v)]));
@@ -57,6 +57,14 @@ export function toTaggedJson(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toTaggedJson(v)]));
   }
   return value ?? null;
+}
+
+/** Hex digits in pairs as bytes. Buffer.from(text, 'hex') would stop quietly at the first bad digit. */
+function bytesFromHex(tag: string, hex: unknown): Uint8Array {
+  if (typeof hex !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(hex)) {
+    throw new Error(`"${tag}" must be hex digits in pairs, not ${JSON.stringify(hex)}`);
+  }
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
 function parsePythonFloat(text: string): number {

@@ -1,10 +1,11 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, type MsPattern, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { connectable, defer, Observable, ReplaySubject, throwError } from 'rxjs';
-import { ARRPC_PING_PATTERN, ArrpcStatus } from '../constants.js';
+import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_PATTERN, ArrpcStatus } from '../constants.js';
 import { resolveClientOptions, type ArrpcClientOptions, type ResolvedClientOptions } from '../options/index.js';
-import { MAX_TIMEOUT_MS } from '../options/client-options.js';
+import { MAX_TIMEOUT_MS, optionChecks } from '../options/option-checks.js';
 import type { EnvelopeKind } from '../protocol/index.js';
+import { ClientCallSpan } from '../tracing/index.js';
 import { ClientEventListeners, type ArrpcClientEvents } from './arrpc-client.events.js';
 import { ClientMetrics } from './client-metrics.js';
 import { ConnectionPool } from './connection-pool.js';
@@ -17,10 +18,16 @@ export interface ArrpcCallOptions {
    * 0 or less fails at once with `RpcTimeoutException`, nothing written; at
    * most 2^31−1 (about 24.8 days).
    */
-  timeoutMs?: number;
-  /** Aborting it ends the call with `CancelledException`; a written request's connection is replaced. */
-  signal?: AbortSignal;
+  timeoutMs?: number | undefined;
+  /**
+   * Aborting it ends the call with `CancelledException`. A written request's answer is dropped
+   * when it comes; its connection is closed only when no other request waits on it.
+   */
+  signal?: AbortSignal | undefined;
 }
+
+/** The checks of `call()`'s options. */
+const callCheck = optionChecks('ArrpcClient.call');
 
 /**
  * A Nest `ClientProxy` that speaks arrpc: to a Python `arrpc.Server` exactly
@@ -28,7 +35,7 @@ export interface ArrpcCallOptions {
  *
  * Sending to `ARRPC_DEFAULT_PATTERN` writes the data raw (a Python server's
  * handler receives it as is); any other pattern is wrapped in an envelope.
- * Connections open lazily, on the first call; see the README's "Client" section.
+ * Connections open lazily, on the first call; see docs/client.md.
  */
 export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> implements OnApplicationShutdown {
   /**
@@ -44,6 +51,9 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
   private readonly clientMetrics: ClientMetrics;
   /** `idempotentPatterns`: `true`, or the patterns as a set. */
   private readonly idempotent: true | ReadonlySet<string>;
+  /** A str pattern as it is; an object pattern as Nest's normalised text. Bound: tracing takes it as is. */
+  private readonly patternText = (pattern: unknown): string =>
+    typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern);
 
   constructor(options: ArrpcClientOptions) {
     super();
@@ -117,7 +127,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
   /**
    * The one answer to `data` sent to `pattern`. `data` may be `null` or
    * `undefined` (written as nil). Unsubscribing before the answer cancels the
-   * call; a written request's connection is then replaced.
+   * call, as an aborted `signal` does with {@link call}.
    */
   override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
     if (isMissing(pattern)) return throwError(missingPattern);
@@ -150,7 +160,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     if (isMissing(pattern)) return Promise.reject(missingPattern());
     const timeoutMs = options.timeoutMs ?? this.options.timeout;
     if (typeof timeoutMs === 'number' && !(timeoutMs <= MAX_TIMEOUT_MS)) {
-      return Promise.reject(new TypeError(`ArrpcClient.call: timeoutMs must be a number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}`));
+      return Promise.reject(callCheck.invalid('timeoutMs', `a number of milliseconds up to ${MAX_TIMEOUT_MS}`, timeoutMs));
     }
     return this.submit('request', this.createPacket(pattern, data), timeoutMs, options.signal);
   }
@@ -179,9 +189,13 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     // The envelope holds a str or a map; other patterns (numbers) take Nest's string form.
     const wirePattern = typeof pattern === 'string' || typeof pattern === 'object' ? pattern : this.normalizePattern(pattern);
     this.clientMetrics.openForCall();
-    const message = { kind, pattern: wirePattern, data: packet.data, metadata: packet.metadata };
+    const span = ClientCallSpan.start(wirePattern, this.patternText);
+    // A plain message (the default pattern) has no `meta` to carry the span's context.
+    const metadata = span === undefined || wirePattern === ARRPC_DEFAULT_PATTERN ? packet.metadata : span.inject(packet.metadata);
+    const message = { kind, pattern: wirePattern, data: packet.data, metadata };
     const request = new PendingRequest(message, timeoutMs, settle, this.metricsPattern(wirePattern));
     request.idempotent = this.isIdempotent(wirePattern);
+    request.span = span;
     return request;
   }
 
@@ -190,7 +204,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     const idempotent = this.idempotent;
     if (idempotent === true) return true;
     if (idempotent.size === 0) return false;
-    return idempotent.has(typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern));
+    return idempotent.has(this.patternText(pattern));
   }
 
   /**
@@ -201,7 +215,7 @@ export class ArrpcClient extends ClientProxy<ArrpcClientEvents, ArrpcStatus> imp
     if (!this.clientMetrics.recorder.enabled || pattern === ARRPC_PING_PATTERN) return undefined;
     // Only the opt-in histogram reads it: no per-call normalising without it.
     if (this.options.metricsHistogram === false) return '';
-    return typeof pattern === 'string' ? pattern : this.normalizePattern(pattern as MsPattern);
+    return this.patternText(pattern);
   }
 }
 

@@ -5,9 +5,9 @@ import { ArrpcClient } from './arrpc-client.js';
 /** What `ArrpcModule.forRoot` / `forRootAsync` take beside the client options. */
 export interface ArrpcModuleExtras {
   /** Injection token of the client; defaults to the `ArrpcClient` class. One module import per name. */
-  name?: string | symbol;
+  name?: string | symbol | undefined;
   /** Makes the client injectable from every module. Defaults to false. */
-  isGlobal?: boolean;
+  isGlobal?: boolean | undefined;
 }
 
 export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =

@@ -6,6 +6,7 @@ import {
   ClientClosedException,
   ConnectException,
   ConnectionLostException,
+  QueueFullException,
   RpcTimeoutException,
   type ArrpcConnectAttempt,
   type ArrpcErrorContext,
@@ -17,32 +18,27 @@ import { formatAddress } from './connect-socket.js';
 import { connectFailure, noEndpointFailure } from './connect-failure.js';
 import { Endpoint, type EndpointOwner, type EndpointSettings } from './endpoint.js';
 import { EndpointSet } from './endpoint-set.js';
+import { LinkedQueue } from './linked-queue.js';
 import type { PendingRequest } from './pending-request.js';
 import { Picker, type RandomSource } from './picker.js';
 import { createProbeSettings } from './probe.js';
 import { createRequestEncoding } from './request-encoding.js';
 import { Resolver } from './resolver.js';
 import { RetryBudget } from './retry-budget.js';
+import { decideRetry, type Displacement } from './retry-policy.js';
 import { createTlsOptions } from './tls-options.js';
-
-/** `reason` of `arrpc_client_retries_total` when a request that never ran moves to another endpoint. */
-const UNREACHABLE_REASON = 'unreachable';
-/** ...when a request answered `UnavailableException` (it never ran) goes to another endpoint. */
-const UNAVAILABLE_REASON = 'unavailable';
-/** ...when a written idempotent request lost with its connection is sent again. */
-const LOST_REASON = 'connection-lost';
 
 /**
  * Every connection of one `ArrpcClient` (what `unwrap()` returns): its endpoints, each with its
  * queue and its open connections, and the rules that choose an endpoint for each request and
- * move requests when an endpoint fails (README "Running many replicas").
+ * move requests when an endpoint fails (docs/replicas.md).
  */
 export class ConnectionPool {
   private readonly set: EndpointSet;
   private readonly budget: RetryBudget;
   private readonly resolver: Resolver | undefined;
   /** Calls waiting for the first DNS answer. */
-  private readonly unresolved: PendingRequest[] = [];
+  private readonly unresolved = new LinkedQueue<PendingRequest>();
   /** Endpoints that left the DNS answer while connections to them were still open. */
   private readonly leaving = new Set<Endpoint>();
   private lookupError: Error | undefined;
@@ -100,16 +96,19 @@ export class ConnectionPool {
     if (request.deadline !== undefined && !(request.remainingMs()! >= 1)) {
       return this.failUnassigned(request, new RpcTimeoutException(this.contextOf(request), request.timeoutMs));
     }
+    if (this.queued() >= this.options.maxQueued) {
+      return this.failUnassigned(request, new QueueFullException(this.contextOf(request), this.options.maxQueued));
+    }
     this.budget.recordRequest();
     if (request.deadline !== undefined || signal !== undefined) {
       request.watch(
         signal,
-        () => this.withdraw(request, new RpcTimeoutException(this.contextOf(request), request.timeoutMs)),
-        () => this.withdraw(request, new CancelledException(this.contextOf(request), signal?.reason)),
+        () => request.withdraw(this.timeoutError(request)),
+        () => request.withdraw(new CancelledException(this.contextOf(request), signal?.reason)),
       );
     }
     if (this.resolver !== undefined && !this.resolver.resolved) {
-      this.unresolved.push(request);
+      request.wait(this.unresolved);
       this.startResolving();
       return;
     }
@@ -119,7 +118,7 @@ export class ConnectionPool {
   /** Cancels `request` unless it has settled (an unsubscribe from `send()`). */
   cancel(request: PendingRequest): void {
     // Also called after every answer (rxjs tears down on complete): cheap when settled.
-    if (!request.settled) this.withdraw(request, new CancelledException(this.contextOf(request)));
+    if (!request.settled) request.withdraw(new CancelledException(this.contextOf(request)));
   }
 
   /**
@@ -161,7 +160,7 @@ export class ConnectionPool {
   async close(): Promise<void> {
     this.closed = true;
     this.resolver?.stop();
-    for (const request of this.unresolved.splice(0)) request.fail(new ClientClosedException(this.contextOf(request)));
+    for (const request of this.unresolved.drain()) request.fail(new ClientClosedException(this.contextOf(request)));
     const closed = (context: ArrpcErrorContext) => new ClientClosedException(context);
     await Promise.all([...this.set.endpoints, ...this.leaving].map((endpoint) => endpoint.close(closed)));
     this.leaving.clear();
@@ -183,37 +182,20 @@ export class ConnectionPool {
   }
 
   /**
-   * Moves a request that never ran to an endpoint it has not been on; false when there is
-   * none. `anywhere`: its endpoint is gone, so one it was on before will do too.
+   * Sends a call that `from` cannot serve (see {@link Displacement}) where the retry policy
+   * says, or ends it with `move.error()`; without `error`, a call that cannot move waits where
+   * it is. `anywhere`: `from` is gone, so an endpoint the call was on before will do too.
    */
-  private relocate(request: PendingRequest, reason: string, leftBecause?: string, anywhere = false): boolean {
-    const from = request.endpoint;
-    const next = this.set.choose(request, false) ?? (anywhere ? this.set.choose(withoutHistory, true) : undefined);
-    if (next === undefined || next === from || this.closed) return false;
-    if (request.state === 'queued') from?.dequeue(request);
-    from?.metrics?.retry(reason);
-    this.logger?.debug(`request to ${String(request.message.pattern)} moves from ${from?.address} to ${next.address} (${reason})`);
-    next.enqueue(request, leftBecause);
-    return true;
-  }
-
-  /**
-   * Ends `request` with `error` unless it has settled. A queued call just leaves its queue; a
-   * written one takes its connection down with it, since its answer may still come and would
-   * reach the next caller; a timeout there also counts against the endpoint.
-   */
-  private withdraw(request: PendingRequest, error: Error): void {
-    if (request.settled) return;
-    const { connection, endpoint } = request;
-    if (request.state === 'queued') {
-      if (endpoint !== undefined) endpoint.dequeue(request);
-      else if (this.unresolved.includes(request)) this.unresolved.splice(this.unresolved.indexOf(request), 1);
-    }
-    request.fail(error);
-    if (connection !== undefined) {
-      if (error instanceof RpcTimeoutException) endpoint?.recordFailure(error);
-      connection.close(error);
-    }
+  private displace(request: PendingRequest, from: Endpoint, why: Displacement, move: Move = {}): void {
+    const next = request.settled ? undefined : (this.set.choose(request, false) ?? (move.anywhere ? this.set.choose(withoutHistory, true) : undefined));
+    const otherwise = move.error === undefined ? 'stay' : 'fail';
+    const decision = decideRetry({ request, why, from, next, closed: this.closed, otherwise, budget: () => this.budget.tryRetry() });
+    if (decision.kind === 'fail') return request.fail(move.error!());
+    if (decision.kind !== 'move') return;
+    if (decision.resend) request.resent = true;
+    from.metrics?.retry(decision.reason);
+    this.logger?.debug(`request to ${String(request.message.pattern)} moves from ${from.address} to ${decision.to.address} (${decision.reason})`);
+    decision.to.enqueue(request, move.leftBecause);
   }
 
   private endpointOwner(): EndpointOwner {
@@ -229,29 +211,23 @@ export class ConnectionPool {
       },
       onAttemptFailed: (endpoint) => {
         // Requests that never ran go elsewhere rather than wait for this endpoint's retries.
-        for (const request of [...endpoint.queued]) this.relocate(request, UNREACHABLE_REASON);
+        for (const request of endpoint.queued) this.displace(request, endpoint, 'unreachable');
       },
       onGiveUp: (endpoint, error, attempts) => this.giveUp(endpoint, error, attempts),
       onStateChange: (endpoint, previous, error) => this.stateChanged(endpoint, previous, error),
       onStranded: (endpoint, requests) => {
+        const { state } = endpoint;
         for (const request of requests) {
-          if (!this.relocate(request, UNREACHABLE_REASON, endpoint.state, endpoint.state === 'removed')) request.fail(connectFailure(request, endpoint, undefined));
+          this.displace(request, endpoint, 'unreachable', { error: () => connectFailure(request, endpoint, undefined), leftBecause: state, anywhere: state === 'removed' });
         }
       },
       onLost: (endpoint, request, error) => {
-        if (error instanceof ConnectionLostException && request.idempotent && !request.resent && !this.closed) {
-          const next = this.set.choose(request, false);
-          if (next !== undefined && this.budget.tryRetry()) {
-            request.resent = true;
-            endpoint.metrics?.retry(LOST_REASON);
-            return next.enqueue(request, 'connection lost');
-          }
-        }
-        request.fail(error);
+        const why = error instanceof ConnectionLostException ? 'lost' : 'ended';
+        this.displace(request, endpoint, why, { error: () => error, leftBecause: 'connection lost' });
       },
       onUnavailable: (endpoint, request, error) => {
         endpoint.markDraining();
-        if (!this.relocate(request, UNAVAILABLE_REASON, 'draining')) request.fail(error);
+        this.displace(request, endpoint, 'unavailable', { error: () => error, leftBecause: 'draining' });
       },
       onClose: (endpoint, connection, error) => {
         this.events.emit('disconnect', connection.endpoint, error);
@@ -261,6 +237,7 @@ export class ConnectionPool {
         this.logger?.debug(`probe of ${endpoint.address} failed: ${error.message}; next in ${delayMs} ms`);
       },
       hasOtherEndpoints: (endpoint) => this.set.endpoints.some((other) => other !== endpoint),
+      hasOtherHealthy: (endpoint) => this.set.endpoints.some((other) => other !== endpoint && other.healthy),
     };
   }
 
@@ -269,11 +246,7 @@ export class ConnectionPool {
     this.logger?.debug(`giving up connecting to ${endpoint.address}: ${error.message}`);
     this.events.emit('error', new ConnectException({ endpoint: endpoint.address }, attempts, error));
     if (endpoint.connections.length === 0 && endpoint.openingCount === 0) {
-      for (const request of [...endpoint.queued]) {
-        if (this.relocate(request, UNREACHABLE_REASON)) continue;
-        endpoint.dequeue(request);
-        request.fail(connectFailure(request, endpoint, attempts, error));
-      }
+      for (const request of endpoint.queued) this.displace(request, endpoint, 'unreachable', { error: () => connectFailure(request, endpoint, attempts, error) });
     }
     this.refreshStatus();
   }
@@ -287,7 +260,7 @@ export class ConnectionPool {
     } else if (state === 'ejected' || state === 'draining' || state === 'removed') {
       this.logger?.debug(`${endpoint.address} is down (${state})${error ? `: ${error.message}` : ''}`);
       this.events.emit('endpoint-down', endpoint.address, state, error);
-      for (const request of [...endpoint.queued]) this.relocate(request, UNREACHABLE_REASON, state, state === 'removed');
+      for (const request of endpoint.queued) this.displace(request, endpoint, 'unreachable', { leftBecause: state, anywhere: state === 'removed' });
       if (state !== 'removed') this.resolver?.refresh();
       // What is left either waits for a connection under way or is handed back as stranded.
       endpoint.pump();
@@ -307,7 +280,7 @@ export class ConnectionPool {
       if (endpoint.connections.length > 0) this.leaving.add(endpoint);
       endpoint.remove();
     }
-    for (const request of this.unresolved.splice(0)) this.route(request);
+    for (const request of this.unresolved.drain()) this.route(request);
     this.refreshStatus();
   }
 
@@ -315,9 +288,16 @@ export class ConnectionPool {
     this.lookupError = error;
     this.logger?.debug(`DNS lookup of ${this.target} failed: ${error.message}; ${this.set.endpoints.length} endpoint(s) kept`);
     if (this.resolver!.resolved) return;
-    for (const request of this.unresolved.splice(0)) {
+    for (const request of this.unresolved.drain()) {
       this.failUnassigned(request, noEndpointFailure(request, [], this.target, error));
     }
+  }
+
+  /** Calls waiting for a connection with room (or for the first DNS answer), over every endpoint. */
+  private queued(): number {
+    let count = this.unresolved.size;
+    for (const endpoint of this.set.endpoints) count += endpoint.queuedCount;
+    return count;
   }
 
   /** Fails a request that reached no endpoint: recorded under the one endpoint there is, else under none. */
@@ -351,9 +331,27 @@ export class ConnectionPool {
     this.onStatus(status);
   }
 
-  private contextOf(request: PendingRequest): ArrpcErrorContext {
-    return { pattern: request.message.pattern, endpoint: request.endpoint?.address ?? this.set.endpoints[0]?.address ?? this.target };
+  /** The error of a call whose time ran out: it says so when the time ran out while connecting. */
+  private timeoutError(request: PendingRequest): RpcTimeoutException {
+    const context = this.contextOf(request);
+    const site = request.site;
+    const connecting = request.state === 'queued' && site?.connecting ? { lastError: site.lastConnectError } : undefined;
+    return new RpcTimeoutException(context, request.timeoutMs, undefined, connecting);
   }
+
+  private contextOf(request: PendingRequest): ArrpcErrorContext {
+    return { pattern: request.message.pattern, endpoint: request.site?.address ?? this.set.endpoints[0]?.address ?? this.target };
+  }
+}
+
+/** How {@link ConnectionPool.displace} treats a call that cannot move, and what a move records. */
+interface Move {
+  /** The error it fails with when it cannot move; without one, it waits where it is. */
+  readonly error?: () => Error;
+  /** Why it left, for the `ConnectException` that may end it elsewhere. */
+  readonly leftBecause?: string;
+  /** Its endpoint is gone: an endpoint it was on before will do too. */
+  readonly anywhere?: boolean;
 }
 
 /** A stand-in request that has been nowhere: any endpoint is a candidate for it. */

@@ -3,15 +3,15 @@ import type { Logger } from '@nestjs/common';
 import {
   ConnectionLostException,
   InvalidResponseException,
+  RpcTimeoutException,
   UnavailableException,
   createRemoteException,
   type ArrpcErrorContext,
   type ArrpcException,
 } from '../errors/index.js';
-import type { ClientEndpointMetrics } from '../metrics/index.js';
 import { MessageEncoder, parseRemoteError, type DecoderLimits } from '../protocol/index.js';
 import { AnswerReader, type Answer } from './answer-reader.js';
-import type { PendingRequest } from './pending-request.js';
+import type { PendingRequest, RequestLine } from './pending-request.js';
 import { answerErrorKinds, encodeRequest, encodingFailure, type RequestEncoding } from './request-encoding.js';
 
 /** Fixed for every connection of one client. */
@@ -24,8 +24,6 @@ export interface ConnectionSettings {
   readonly encoding: RequestEncoding;
   /** Set in debug mode only. */
   readonly logger: Logger | undefined;
-  /** The endpoint's metrics; `undefined` with metrics off. */
-  readonly metrics: ClientEndpointMetrics | undefined;
 }
 
 /** What a connection tells its owner. */
@@ -34,6 +32,8 @@ export interface ConnectionOwner {
   onAnswer(connection: Connection): void;
   /** Room for another request: an answer came, or the connection retired by age. */
   onRoom(connection: Connection): void;
+  /** A request written here timed out or was cancelled (`reason` says which) before its answer. */
+  onAbandoned(connection: Connection, reason: Error): void;
   /**
    * `request` was answered `UnavailableException` (the server is draining): it never ran. The
    * owner settles it, with `error` or by sending it elsewhere.
@@ -58,13 +58,24 @@ export type FailureFactory = (context: ArrpcErrorContext, cause: Error | undefin
 const lostConnection: FailureFactory = (context, cause) => new ConnectionLostException(context, cause);
 
 /**
- * One socket to the server. Answers carry no request id, so the n-th answer
- * belongs to the n-th request written: requests in flight wait in a FIFO, and
- * any request that ends without its answer (timeout, cancellation, bad bytes)
- * closes the connection, since a late answer would go to the wrong caller.
+ * Milliseconds a connection waits for the answer of a request given up (timed out, or
+ * cancelled with no deadline left) while other requests wait behind it; then it closes.
  */
-export class Connection {
+export const ABANDONED_ANSWER_WAIT_MS = 5_000;
+
+/**
+ * One socket to the server. Answers carry no request id, so the n-th answer
+ * belongs to the n-th request written: requests in flight wait in a FIFO. A
+ * request that settles without its answer (timeout, cancellation) keeps its
+ * place there, and its answer is read and dropped when it comes; the
+ * connection closes once nothing but such requests is in flight, or when such
+ * an answer is late (see {@link abandon}). Bytes out of step close it at once.
+ */
+export class Connection implements RequestLine {
   private readonly inFlight: PendingRequest[] = [];
+  /** Requests given up while others waited behind them, with when their answer must come by. */
+  private readonly discards = new Map<PendingRequest, number>();
+  private discardTimer: NodeJS.Timeout | undefined;
   private readonly reader: AnswerReader;
   private readonly encoder = new MessageEncoder();
   private closed = false;
@@ -117,12 +128,26 @@ export class Connection {
     } catch (error) {
       return request.fail(encodingFailure(error as Error, this.contextOf(request)));
     }
-    request.state = 'written';
-    request.connection = this;
-    request.bytes = bytes.length;
-    if (this.settings.metrics !== undefined) request.metrics = this.settings.metrics;
+    if (!request.markWritten(this, bytes.length)) return;
     this.inFlight.push(request);
     this.socket.write(bytes);
+  }
+
+  /**
+   * `request`, written here, settled without its answer (timed out, cancelled). With nothing
+   * else waiting here, the connection closes (a reset: an `ArrpcServer` aborts the handler).
+   * Otherwise its answer is awaited, to be dropped, until its deadline, or for
+   * {@link ABANDONED_ANSWER_WAIT_MS} when it has none left; then the connection closes, and
+   * the requests behind it fail with `ConnectionLostException`.
+   */
+  abandon(request: PendingRequest, reason: Error): void {
+    this.owner.onAbandoned(this, reason);
+    if (this.closed || !this.inFlight.includes(request)) return;
+    if (!this.awaited()) return this.close(reason);
+    // A cancelled request may have time left; a timed-out one has none by definition.
+    const left = reason instanceof RpcTimeoutException ? undefined : request.remainingMs();
+    this.discards.set(request, performance.now() + (left !== undefined && left > 0 ? left : ABANDONED_ANSWER_WAIT_MS));
+    this.watchDiscards();
   }
 
   /** Takes no more requests; closes once those in flight are answered. */
@@ -155,14 +180,20 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.ageTimer);
+    clearTimeout(this.discardTimer);
+    this.discards.clear();
     if (this.inFlight.length > 0) abandon(this.socket);
     else this.socket.destroy();
-    for (const request of this.inFlight.splice(0)) this.owner.onLost(this, request, failure(this.contextOf(request), reason));
+    for (const request of this.inFlight.splice(0)) {
+      // One that timed out or was cancelled has its outcome already: it is never sent again.
+      if (!request.settled) this.owner.onLost(this, request, failure(this.contextOf(request), reason));
+    }
     this.settings.logger?.debug(`connection to ${this.settings.endpoint} closed${reason ? `: ${reason.message}` : ''}`);
     this.owner.onClose(this, reason, failed);
   }
 
   private receive(chunk: Buffer): void {
+    // Requests given up still count: their answers are read, then dropped.
     const { answers, error } = this.reader.read(chunk, this.inFlight.length);
     for (const answer of answers) {
       this.onAnswer(answer);
@@ -179,11 +210,34 @@ export class Connection {
   private onAnswer({ value, refusal }: Answer): void {
     const request = this.inFlight.shift()!;
     this.owner.onAnswer(this);
-    // A refused value (say, int map keys) was still framed: the stream stays in step.
-    if (refusal) request.fail(new InvalidResponseException(this.contextOf(request), refusal));
-    else this.settleAnswer(request, value);
-    if (this.retiring && this.inFlight.length === 0) this.close(undefined);
+    if (request.settled) {
+      // The answer of a request given up: nobody wants it.
+      this.discards.delete(request);
+      this.watchDiscards();
+    } else if (refusal) {
+      // A refused value (say, int map keys) was still framed: the stream stays in step.
+      request.fail(new InvalidResponseException(this.contextOf(request), refusal));
+    } else {
+      this.settleAnswer(request, value);
+    }
+    if (this.inFlight.length === 0 ? this.retiring : !this.awaited()) this.close(undefined);
     else if (!this.closed) this.owner.onRoom(this);
+  }
+
+  /** True when a request in flight still waits for its answer. */
+  private awaited(): boolean {
+    return this.inFlight.some((request) => !request.settled);
+  }
+
+  /** Closes the connection when the earliest answer to drop is due and has not come. */
+  private watchDiscards(): void {
+    clearTimeout(this.discardTimer);
+    this.discardTimer = undefined;
+    if (this.discards.size === 0) return;
+    const due = Math.min(...this.discards.values());
+    this.discardTimer = setTimeout(() => {
+      this.close(new Error(`${this.settings.endpoint} did not answer a request given up in time`));
+    }, Math.max(0, due - performance.now()));
   }
 
   private settleAnswer(request: PendingRequest, answer: unknown): void {

@@ -1,6 +1,6 @@
 /** The ejection options, resolved. */
 export interface EjectionSettings {
-  /** Failures in a row that eject an endpoint (`ejectAfterFailures`). */
+  /** Failures in a row that eject an endpoint (`ejectAfterFailures`); 0: never. */
   readonly afterFailures: number;
   /** Wait before the first probe, in ms (`ejectionBackoffMs`). */
   readonly backoffMs: number;
@@ -27,7 +27,8 @@ export class Ejection {
 
   /** Counts a failure; true when the endpoint has now failed often enough in a row to be ejected. */
   fail(): boolean {
-    return ++this.failures >= this.settings.afterFailures;
+    const { afterFailures } = this.settings;
+    return ++this.failures >= afterFailures && afterFailures > 0;
   }
 
   /** The server answered: the run of failures is over. */

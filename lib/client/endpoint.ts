@@ -1,21 +1,47 @@
 import type { Socket } from 'node:net';
-import { RpcTimeoutException, type ArrpcErrorContext } from '../errors/index.js';
+import { RpcTimeoutException, type ArrpcErrorContext, type ArrpcException, type UnavailableException } from '../errors/index.js';
 import type { ClientEndpointMetrics } from '../metrics/index.js';
 import { connectSocket, formatAddress } from './connect-socket.js';
 import { Connection, type ConnectionOwner, type ConnectionSettings, type FailureFactory } from './connection.js';
 import { Ejection } from './ejection.js';
-import type { ArrpcEndpointState, EndpointOwner, EndpointSettings } from './endpoint-owner.js';
+import type { ArrpcEndpointState, EndpointSettings } from './endpoint-settings.js';
+import { LinkedQueue } from './linked-queue.js';
 import type { PendingRequest } from './pending-request.js';
 import { runProbe } from './probe.js';
 import { Recovery, type Recoverable } from './recovery.js';
 import { retryWithBackoff } from './retry.js';
 
-export type { ArrpcEndpointState, EndpointOwner, EndpointSettings } from './endpoint-owner.js';
+export type { ArrpcEndpointState, EndpointSettings } from './endpoint-settings.js';
 
 /** The `reason` of `arrpc_client_retries_total` for a connection attempt made again. */
 const CONNECT_RETRY_REASON = 'connect';
 /** A connection's age varies by this share either way, so connections do not all reconnect at once. */
 const AGE_JITTER = 0.1;
+
+/** What an endpoint tells its pool. */
+export interface EndpointOwner {
+  onOpen(endpoint: Endpoint, connection: Connection): void;
+  onRetry(endpoint: Endpoint, attempt: number, delayMs: number, error: Error): void;
+  /** A connection attempt failed (its queued requests count it already): they may go elsewhere. */
+  onAttemptFailed(endpoint: Endpoint, error: Error): void;
+  /** Every attempt of one opening failed (`attempts` of them), with `error` the last one. */
+  onGiveUp(endpoint: Endpoint, error: Error, attempts: number): void;
+  /** {@link Endpoint.state} changed from `previous`; `error` says why when it went down. */
+  onStateChange(endpoint: Endpoint, previous: ArrpcEndpointState, error?: Error): void;
+  /** Queued requests nothing here can serve any more (no connection, none opening, none allowed). */
+  onStranded(endpoint: Endpoint, requests: PendingRequest[]): void;
+  /** A written request was lost with its connection (see `ConnectionOwner.onLost`). */
+  onLost(endpoint: Endpoint, request: PendingRequest, error: ArrpcException): void;
+  /** A request was answered `UnavailableException`: it never ran. */
+  onUnavailable(endpoint: Endpoint, request: PendingRequest, error: UnavailableException): void;
+  onClose(endpoint: Endpoint, connection: Connection, error: Error | undefined): void;
+  /** A probe failed; the next is due in `delayMs`. */
+  onProbeFailed(endpoint: Endpoint, error: Error, delayMs: number): void;
+  /** Whether other endpoints could take requests meanwhile (else this one connects on demand only). */
+  hasOtherEndpoints(endpoint: Endpoint): boolean;
+  /** Whether another endpoint is healthy (`idle` or `up`): else this one is never ejected. */
+  hasOtherHealthy(endpoint: Endpoint): boolean;
+}
 
 /**
  * One server: its queue of requests, its connections (`poolSize` at most, opened on demand
@@ -27,7 +53,7 @@ export class Endpoint {
   /** This endpoint's metrics (labels resolved once); `undefined` with metrics off. */
   readonly metrics: ClientEndpointMetrics | undefined;
   private readonly live: Connection[] = [];
-  private readonly queue: PendingRequest[] = [];
+  private readonly queue = new LinkedQueue<PendingRequest>();
   private opening = 0;
   /** The latest opening still under way, for `connect()` to join instead of opening another. */
   private latestOpening: Promise<Connection> | undefined;
@@ -40,6 +66,7 @@ export class Endpoint {
   private readonly connectionSettings: ConnectionSettings;
   private readonly connectionOwner: ConnectionOwner;
   private lastGiveUpAttempts = 0;
+  private lastAttemptError: Error | undefined;
 
   constructor(
     /** The server's host name or address. */
@@ -54,7 +81,7 @@ export class Endpoint {
     this.metrics = recorder.enabled
       ? recorder.forEndpoint(this.address, connection.encoding.signingKey !== undefined, tlsOptions !== undefined)
       : undefined;
-    this.connectionSettings = { ...connection, endpoint: this.address, metrics: this.metrics };
+    this.connectionSettings = { ...connection, endpoint: this.address };
     this.ejection = new Ejection(settings.ejection);
     this.recovery = new Recovery(this.recoverable(), this.ejection, settings.backoff.baseMs);
     this.connectionOwner = this.ownConnections();
@@ -75,9 +102,24 @@ export class Endpoint {
     return this.opening;
   }
 
-  /** Requests waiting here for a connection with room, oldest first. */
+  /** Requests waiting here for a connection with room, oldest first (a copy). */
   get queued(): readonly PendingRequest[] {
-    return this.queue;
+    return [...this.queue];
+  }
+
+  /** How many requests wait here for a connection with room. */
+  get queuedCount(): number {
+    return this.queue.size;
+  }
+
+  /** True while no connection is open and one is being opened (retries included). */
+  get connecting(): boolean {
+    return this.live.length === 0 && this.opening > 0;
+  }
+
+  /** Why the latest connection attempt failed, until a connection opens. */
+  get lastConnectError(): Error | undefined {
+    return this.lastAttemptError;
   }
 
   /** Connection attempts of the latest opening that gave up. */
@@ -92,7 +134,7 @@ export class Endpoint {
 
   /** Requests in flight here: written and unanswered, plus queued. What the picker compares. */
   get load(): number {
-    let load = this.queue.length;
+    let load = this.queue.size;
     for (const connection of this.live) load += connection.load;
     return load;
   }
@@ -107,25 +149,14 @@ export class Endpoint {
     return this.live.length === 0 && this.ejection.consecutiveFailures > 0;
   }
 
-  /** Queues `request` here and writes it as soon as a connection has room. */
+  /** Queues `request` here and writes it as soon as a connection has room; a settled one is left alone. */
   enqueue(request: PendingRequest, leftBecause?: string): void {
-    request.placeOn(this, leftBecause);
-    if (this.metrics !== undefined) request.metrics = this.metrics;
-    this.queue.push(request);
-    this.pump();
-  }
-
-  /** Takes `request` off the queue; false when it was not there. */
-  dequeue(request: PendingRequest): boolean {
-    const index = this.queue.indexOf(request);
-    if (index === -1) return false;
-    this.queue.splice(index, 1);
-    return true;
+    if (request.placeOn(this, this.queue, leftBecause)) this.pump();
   }
 
   /** Writes queued requests, oldest first, while connections have room; opens more otherwise. */
   pump(): void {
-    while (this.queue.length > 0) {
+    while (this.queue.size > 0) {
       const connection = this.pickConnection();
       if (connection === undefined) return this.grow();
       const request = this.queue.shift()!;
@@ -133,7 +164,10 @@ export class Endpoint {
       const remainingMs = request.remainingMs();
       // Less than a whole millisecond left: a server would find the deadline passed already.
       if (remainingMs !== undefined && remainingMs < 1) request.fail(new RpcTimeoutException(this.contextOf(request), request.timeoutMs));
-      else connection.write(request, remainingMs);
+      else {
+        request.span?.wroteTo(this.host, this.port);
+        connection.write(request, remainingMs);
+      }
     }
   }
 
@@ -145,9 +179,13 @@ export class Endpoint {
     return (this.latestOpening ?? this.open()).finally(() => this.connectWaiters--);
   }
 
-  /** Counts a failure against the server (a connection attempt, a timeout, a broken connection); ejects it at the threshold. */
+  /**
+   * Counts a failure against the server (a connection attempt, a timeout, a broken connection);
+   * ejects it at the threshold, unless it is the last healthy endpoint: with nowhere else to
+   * send calls, shunning it would only fail them while the server may be back.
+   */
   recordFailure(error: Error): void {
-    if (this.ejection.fail() && this.healthy) {
+    if (this.ejection.fail() && this.healthy && this.owner.hasOtherHealthy(this)) {
       this.setState('ejected', error);
       this.recovery.scheduleProbe();
     }
@@ -182,7 +220,7 @@ export class Endpoint {
     this.controller = new AbortController();
     if (this.current !== 'removed') this.current = 'idle';
     this.ejection.reset();
-    for (const request of this.queue.splice(0)) request.fail(failure(this.contextOf(request), undefined));
+    for (const request of this.queue.drain()) request.fail(failure(this.contextOf(request), undefined));
     const closing = this.live.map((connection) => connection.whenClosed);
     for (const connection of [...this.live]) connection.close(undefined, failure);
     return Promise.all(closing).then(() => undefined);
@@ -205,11 +243,11 @@ export class Endpoint {
     let accepting = 0;
     for (const connection of this.live) if (connection.accepting) accepting++;
     if (this.current === 'ejected' || this.current === 'removed') {
-      if (accepting === 0 && this.opening === 0) this.owner.onStranded(this, this.queue.splice(0));
+      if (accepting === 0 && this.opening === 0) this.owner.onStranded(this, this.queue.drain());
       return;
     }
     const { poolSize, connection } = this.settings;
-    while (accepting + this.opening < poolSize && this.opening * connection.capacity < this.queue.length) {
+    while (accepting + this.opening < poolSize && this.opening * connection.capacity < this.queue.size) {
       this.open().catch(() => {
         // Reported through `onGiveUp`; nobody awaits this opening.
       });
@@ -265,10 +303,11 @@ export class Endpoint {
   /** Whether an opening under way should go on retrying: not once ejected with nobody waiting. */
   private wantsConnection(): boolean {
     if (this.current === 'removed') return false;
-    return this.current !== 'ejected' || this.queue.length > 0 || this.connectWaiters > 0;
+    return this.current !== 'ejected' || this.queue.size > 0 || this.connectWaiters > 0;
   }
 
   private attemptFailed(error: Error): void {
+    this.lastAttemptError = error;
     for (const request of this.queue) request.attemptsHere++;
     this.recordFailure(error);
     this.owner.onAttemptFailed(this, error);
@@ -278,6 +317,7 @@ export class Endpoint {
   private adopt(socket: Socket, readmitted: boolean): Connection {
     const connection = new Connection(socket, this.connectionSettings, this.connectionOwner);
     this.live.push(connection);
+    this.lastAttemptError = undefined;
     const { maxConnectionAgeMs, random } = this.settings;
     if (maxConnectionAgeMs !== undefined) connection.retireAfter(maxConnectionAgeMs * (1 - AGE_JITTER + 2 * AGE_JITTER * random()));
     this.owner.onOpen(this, connection);
@@ -326,6 +366,10 @@ export class Endpoint {
     return {
       onAnswer: () => this.ejection.succeed(),
       onRoom: () => this.pump(),
+      onAbandoned: (_connection, reason) => {
+        // A request that timed out there counts against the server; a cancelled one does not.
+        if (reason instanceof RpcTimeoutException) this.recordFailure(reason);
+      },
       onUnavailable: (_connection, request, error) => this.owner.onUnavailable(this, request, error),
       onLost: (_connection, request, error) => this.owner.onLost(this, request, error),
       onClose: (connection, error, failed) => {

@@ -39,7 +39,7 @@ export function createProbeSettings(options: ResolvedClientOptions, timeoutMs: n
   const message: OutgoingMessage = { kind: 'request', pattern: ARRPC_DEFAULT_PATTERN, data: probe.message, metadata: undefined };
   // Compared as re-encoded bytes: equal values encode alike, whatever their JS shapes.
   const encoder = new MessageEncoder();
-  const expected = 'expect' in probe ? Buffer.from(encoder.encode(probe.expect)) : undefined;
+  const expected = probe.expect === undefined ? undefined : Buffer.from(encoder.encode(probe.expect));
   const check = (answer: unknown): string | undefined =>
     expected === undefined || expected.equals(encoder.encode(answer)) ? undefined : `answered ${describe(answer)}, not the expected answer`;
   return { kind: 'message', timeoutMs, exchange: { message, check, encoding, limits } };

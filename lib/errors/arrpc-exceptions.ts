@@ -21,6 +21,8 @@ export const ArrpcErrorCode = {
   ClientClosed: 'ARRPC_ERR_CLIENT_CLOSED',
   /** The answer was not valid MessagePack, or over `maxMessageBytes`. */
   InvalidResponse: 'ARRPC_ERR_INVALID_RESPONSE',
+  /** `maxQueued` calls already waited for a connection: the call was not sent. */
+  QueueFull: 'ARRPC_ERR_QUEUE_FULL',
   /** The request was not written: the peer could never read a message of its length. */
   Unsendable: 'ARRPC_ERR_UNSENDABLE',
 } as const;
@@ -115,8 +117,10 @@ function describeAttempt(attempt: ArrpcConnectAttempt): string {
 
 /**
  * The call took longer than its timeout ("Timed out", as Python's
- * `RpcTimeoutException`), or, with `remote` true, the server's deadline
- * passed before the handler started (the server's message).
+ * `RpcTimeoutException`; "Timed out while connecting to HOST:PORT (last:
+ * ECONNREFUSED)" when the time ran out while the client was still connecting,
+ * with the last connection error as `cause`), or, with `remote` true, the
+ * server's deadline passed before the handler started (the server's message).
  */
 export class RpcTimeoutException extends ArrpcException {
   override readonly name = 'RpcTimeoutException';
@@ -130,10 +134,18 @@ export class RpcTimeoutException extends ArrpcException {
     readonly timeoutMs?: number,
     /** The server's message when the server reported the deadline. */
     remoteMessage?: string,
+    /** Set when the time ran out while connecting, with the latest failed attempt's error, if any. */
+    connecting?: { readonly lastError: Error | undefined },
   ) {
-    super(remoteMessage ?? 'Timed out', context);
+    super(remoteMessage ?? (connecting ? whileConnecting(context.endpoint, connecting.lastError) : 'Timed out'), context, connecting?.lastError);
     this.remote = remoteMessage !== undefined;
   }
+}
+
+/** The message of a timeout that ran out while connecting to `endpoint`. */
+function whileConnecting(endpoint: string, lastError: Error | undefined): string {
+  const last = lastError === undefined ? '' : ` (last: ${(lastError as NodeJS.ErrnoException).code ?? lastError.message})`;
+  return `Timed out while connecting to ${endpoint}${last}`;
 }
 
 /** The server is draining and did not run the request; its connections were closed. */
@@ -143,9 +155,10 @@ export class UnavailableException extends ArrpcException {
 }
 
 /**
- * The connection broke after the request was written (the server crashed,
- * closed, or another request on the connection timed out): it may have run,
- * so it is not sent again. Python returns `None` when the server drops the
+ * The connection broke after the request was written (the server crashed or
+ * closed, or the answer of a request given up ahead of it on the connection
+ * never came): it may have run, so it is not sent again, unless its pattern is
+ * in `idempotentPatterns`. Python returns `None` when the server drops the
  * connection.
  */
 export class ConnectionLostException extends ArrpcException {
@@ -157,7 +170,10 @@ export class ConnectionLostException extends ArrpcException {
   }
 }
 
-/** The caller cancelled the call; a written request's connection was replaced. */
+/**
+ * The caller cancelled the call. A written request's answer is dropped when it comes; its
+ * connection is closed (and replaced) only when no other request waits on it.
+ */
 export class CancelledException extends ArrpcException {
   override readonly name = 'CancelledException';
   readonly code = ArrpcErrorCode.Cancelled;
@@ -174,6 +190,24 @@ export class ClientClosedException extends ArrpcException {
 
   constructor(context: ArrpcErrorContext) {
     super('The client was closed', context);
+  }
+}
+
+/**
+ * `maxQueued` calls already waited for a connection with room (the servers are slow, or
+ * unreachable and retried): this one failed at once and was not sent. Retrying it later may
+ * succeed.
+ */
+export class QueueFullException extends ArrpcException {
+  override readonly name = 'QueueFullException';
+  readonly code = ArrpcErrorCode.QueueFull;
+
+  constructor(
+    context: ArrpcErrorContext,
+    /** The `maxQueued` option that was reached. */
+    readonly maxQueued: number,
+  ) {
+    super(`${maxQueued} calls already wait for a connection (maxQueued)`, context);
   }
 }
 

@@ -8,6 +8,7 @@ export {
   ConnectException,
   ConnectionLostException,
   InvalidResponseException,
+  QueueFullException,
   RemoteRpcException,
   RpcTimeoutException,
   UnavailableException,

@@ -3,7 +3,7 @@
 export { ArrpcMetricsModule, type ArrpcMetricsModuleOptions } from './arrpc-metrics.module.js';
 export { createClientMetricsRecorder } from './client-recorder.js';
 export { ARRPC_METRIC_NAMES, type ArrpcMetricName } from './metric-names.js';
-export { type ArrpcMetricsHistogramOptions, type ArrpcMetricsOptions } from './metrics-options.js';
+export { type ArrpcMetricsOptions } from './metrics-options.js';
 export { openMetricsServer, type MetricsServerHandle, type MetricsServerOptions } from './metrics-server.js';
 export {
   NOOP_CLIENT_ENDPOINT_METRICS,

@@ -1,15 +1,10 @@
 import { register, type Registry } from 'prom-client';
 import { DEFAULT_METRICS_HISTOGRAM_BUCKETS, DEFAULT_METRICS_MAX_ERROR_REASONS } from '../constants.js';
-import { areHistogramBuckets } from '../options/histogram-buckets.js';
+import type { ArrpcMetricsHistogramOptions } from '../options/histogram-options.js';
+import { optionChecks } from '../options/option-checks.js';
 
-/** The opt-in latency histogram. */
-export interface ArrpcMetricsHistogramOptions {
-  /**
-   * Upper bounds of the buckets, in seconds, strictly increasing (`+Inf` is added).
-   * Defaults to `DEFAULT_METRICS_HISTOGRAM_BUCKETS` (0.5 ms to 10 s).
-   */
-  readonly buckets?: readonly number[];
-}
+const check = optionChecks('metrics recorder');
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcMetricsOptions>(['registry', 'histogram', 'maxErrorReasons']);
 
 /**
  * What the Prometheus recorders take (`createServerMetricsRecorder`, `createClientMetricsRecorder`).
@@ -21,21 +16,21 @@ export interface ArrpcMetricsOptions {
    * the one `PrometheusModule` (and so `ArrpcMetricsModule`) serves. Every server and client
    * given the same registry shares the same metrics: one scrape shows them all.
    */
-  readonly registry?: Registry;
+  readonly registry?: Registry | undefined;
   /**
    * Beyond the reference: also record latency in a histogram (`arrpc_server_req_duration_seconds`,
    * `arrpc_client_req_duration_seconds`) with a `pattern` label. Summaries cannot be aggregated
    * across replicas; histograms can. `true` uses the default buckets. Defaults to `false`.
    * When several recorders share a registry, the first to create the histogram sets its buckets.
    */
-  readonly histogram?: boolean | ArrpcMetricsHistogramOptions;
+  readonly histogram?: boolean | ArrpcMetricsHistogramOptions | undefined;
   /**
    * Beyond the reference: how many distinct `reason` values one counter keeps (errors; retries).
    * Reasons are error messages and unbounded; past this many, a new reason is recorded as
    * `other`. Defaults to `DEFAULT_METRICS_MAX_ERROR_REASONS` (100); 0 records every reason as
    * `other`.
    */
-  readonly maxErrorReasons?: number;
+  readonly maxErrorReasons?: number | undefined;
 }
 
 /** {@link ArrpcMetricsOptions} checked, with every default filled in. */
@@ -51,39 +46,15 @@ export interface ResolvedMetricsOptions {
  * value it refused.
  */
 export function resolveMetricsOptions(options: ArrpcMetricsOptions = {}): ResolvedMetricsOptions {
-  if (options === null || typeof options !== 'object') throw invalid('', 'an object', options);
-  const registry = options.registry ?? register;
-  if (typeof registry !== 'object' || registry === null || typeof registry.getSingleMetric !== 'function') {
-    throw invalid('registry', 'a prom-client Registry', registry);
-  }
-  const maxErrorReasons = options.maxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS;
-  if (!Number.isSafeInteger(maxErrorReasons) || maxErrorReasons < 0) {
-    throw invalid('maxErrorReasons', 'an integer, 0 or more', maxErrorReasons);
-  }
-  return Object.freeze({ registry, histogramBuckets: resolveBuckets(options.histogram), maxErrorReasons });
+  const given = check.knownKeys(options, KNOWN_OPTIONS);
+  return Object.freeze({
+    registry: check.registry('registry', given.registry ?? register),
+    histogramBuckets: histogramBuckets(check.histogram('histogram', given.histogram ?? false)),
+    maxErrorReasons: check.integer('maxErrorReasons', given.maxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
+  });
 }
 
-function resolveBuckets(histogram: ArrpcMetricsOptions['histogram']): readonly number[] | null {
-  if (histogram === undefined || histogram === false) return null;
-  if (histogram === true) return DEFAULT_METRICS_HISTOGRAM_BUCKETS;
-  if (histogram === null || typeof histogram !== 'object') {
-    throw invalid('histogram', 'a boolean or { buckets }', histogram);
-  }
-  const buckets = histogram.buckets ?? DEFAULT_METRICS_HISTOGRAM_BUCKETS;
-  if (!areHistogramBuckets(buckets)) {
-    throw invalid('histogram.buckets', 'a non-empty array of finite, strictly increasing numbers', buckets);
-  }
-  return Object.freeze([...buckets]);
-}
-
-function invalid(name: string, expected: string, value: unknown): TypeError {
-  const what = name === '' ? 'arrpc metrics options' : `arrpc metrics option "${name}"`;
-  return new TypeError(`Invalid ${what}: expected ${expected}, got ${describe(value)}`);
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return value.constructor?.name ?? 'an object';
+function histogramBuckets(histogram: boolean | ArrpcMetricsHistogramOptions): readonly number[] | null {
+  if (histogram === false) return null;
+  return histogram === true ? DEFAULT_METRICS_HISTOGRAM_BUCKETS : (histogram.buckets ?? DEFAULT_METRICS_HISTOGRAM_BUCKETS);
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { register, type Registry } from 'prom-client';
 import { ARRPC_METRICS_PATH } from '../constants.js';
+import { optionChecks } from '../options/option-checks.js';
 
 /** Where the standalone `/metrics` listener listens and what it serves. */
 export interface MetricsServerOptions {
@@ -12,9 +13,9 @@ export interface MetricsServerOptions {
    */
   readonly port: number;
   /** The registry served. Defaults to prom-client's global `register`. */
-  readonly registry?: Registry;
+  readonly registry?: Registry | undefined;
   /** Address to bind. Defaults to every interface, as the reference's metrics server. */
-  readonly host?: string;
+  readonly host?: string | undefined;
 }
 
 /** One user's share of a listener. */
@@ -35,6 +36,7 @@ interface SharedListener {
 }
 
 const logger = new Logger('ArrpcMetrics');
+const check = optionChecks('metrics server');
 /** Listeners by port: the asked-for one, and the one bound. */
 const listeners = new Map<number, SharedListener>();
 /** Listeners still closing, by port: a new one on that port waits for them. */
@@ -48,9 +50,7 @@ const closing = new Map<number, Promise<void>>();
 export async function openMetricsServer(options: MetricsServerOptions): Promise<MetricsServerHandle> {
   const { port, host } = options;
   const registry = options.registry ?? register;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new TypeError(`Invalid metrics port: expected an integer from 0 to 65535, got ${String(port)}`);
-  }
+  check.integer('port', port, 0, 65_535);
   let listener = port === 0 ? undefined : listeners.get(port);
   if (listener === undefined) {
     await closing.get(port);

@@ -9,6 +9,7 @@ import {
   DEFAULT_EJECTION_BACKOFF_MAX_MS,
   DEFAULT_EJECTION_BACKOFF_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_QUEUED,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
@@ -17,8 +18,8 @@ import {
   DEFAULT_RETRY_BASE_MS,
   DEFAULT_RETRY_BUDGET,
 } from '../constants.js';
-import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
 import { peerProfile, type ArrpcPeer } from '../protocol/index.js';
+import type { ArrpcMetricsHistogramOptions } from './histogram-options.js';
 import {
   BALANCES,
   PEERS,
@@ -26,12 +27,14 @@ import {
   histogram,
   idempotentPatterns,
   integer,
+  knownKeys,
   milliseconds,
   nonNegative,
   object,
   oneOf,
   optionalPositive,
   probe,
+  refused,
   registry,
   retryBudget,
   secret,
@@ -73,18 +76,21 @@ export type ArrpcLookup = (
 export interface ArrpcProbe {
   /** The value sent; it must have a MessagePack form. */
   message: unknown;
-  /** The answer that readmits the endpoint, compared as MessagePack. Defaults to any answer that is not an `arrpc.error`. */
+  /**
+   * The answer that readmits the endpoint, compared as MessagePack. Defaults to any answer that
+   * is not an `arrpc.error`; `undefined` is the same as leaving it out (give `null` to expect nil).
+   */
   expect?: unknown;
 }
 
 /** See {@link ArrpcClientOptions.retryBudget}. Every field is optional. */
 export interface ArrpcRetryBudget {
   /** Share of the window's requests that may be re-sent, 0 or more. Defaults to 0.2. */
-  ratio?: number;
+  ratio?: number | undefined;
   /** The window, in milliseconds, above 0. Defaults to 10,000. */
-  windowMs?: number;
+  windowMs?: number | undefined;
   /** Re-sends allowed per second of the window whatever the traffic, 0 or more. Defaults to 10. */
-  minPerSecond?: number;
+  minPerSecond?: number | undefined;
 }
 
 /** One server: a host name or address and a port. */
@@ -96,65 +102,66 @@ export interface ArrpcEndpointAddress {
 /** Options of `ArrpcClient`. Every field is optional except `port` (or `endpoints`, instead of `host` and `port`). */
 export interface ArrpcClientOptions {
   /** Server host name or IP address. Defaults to `'127.0.0.1'` ({@link DEFAULT_CLIENT_HOST}). Not with `endpoints`. */
-  host?: string;
+  host?: string | undefined;
   /** Server TCP port, 1 to 65535. Required unless `endpoints` is given: there is no default, and 0 is refused. */
-  port?: number;
+  port?: number | undefined;
   /**
    * Several servers, each `'host:port'` (`'[::1]:4000'` for an IPv6 address), instead of
-   * `host` and `port`. Requests are spread over them by {@link balance}; see the README's
-   * "Running many replicas". Defaults to none: `host` and `port` are the one server.
+   * `host` and `port`. Requests are spread over them by {@link balance}; see
+   * docs/replicas.md. Defaults to none: `host` and `port` are the one server.
    */
-  endpoints?: readonly string[];
+  endpoints?: readonly string[] | undefined;
   /**
    * `'dns'`: every address `host` resolves to is an endpoint (a Kubernetes headless Service
    * name, say), looked up again every {@link resolveIntervalMs} and after an endpoint is
    * ejected or drains; a failed lookup keeps the last good set. Defaults to `'none'`: `host` is
    * one endpoint.
    */
-  resolve?: ArrpcResolve;
+  resolve?: ArrpcResolve | undefined;
   /**
    * The lookup used with `resolve: 'dns'`, with the signature of Node's `dns.lookup`; it is
    * called with `{ all: true }`. For tests and custom discovery. Defaults to `dns.lookup`.
    */
-  lookup?: ArrpcLookup;
+  lookup?: ArrpcLookup | undefined;
   /**
    * Milliseconds between two lookups with `resolve: 'dns'`. Defaults to 30,000
    * ({@link DEFAULT_RESOLVE_INTERVAL_MS}); 0 looks up only at the first call and after an
    * endpoint is ejected or drains.
    */
-  resolveIntervalMs?: number;
+  resolveIntervalMs?: number | undefined;
   /** How requests are spread over endpoints, see {@link ArrpcBalance}. Defaults to `'p2c'` ({@link DEFAULT_BALANCE}). */
-  balance?: ArrpcBalance;
+  balance?: ArrpcBalance | undefined;
   /**
    * Milliseconds after which a connection is retired: it takes no new request and closes once
    * its requests are answered; the next one opens fresh. Each connection's age is jittered by
    * ±10% so they do not all reconnect at once. Spreads traffic to servers added behind one name
    * (a ClusterIP Service) without re-resolution. Defaults to none; 0 is the same as unset.
    */
-  maxConnectionAgeMs?: number;
+  maxConnectionAgeMs?: number | undefined;
   /**
    * Failures in a row (a failed connection attempt, a request timing out, a connection broken
    * with requests in flight) that eject an endpoint: it gets no new requests until a probe
-   * succeeds. Any answer from the server ends the run. Defaults to 3
-   * ({@link DEFAULT_EJECT_AFTER_FAILURES}); 0 is refused.
+   * succeeds. Any answer from the server ends the run. The last healthy endpoint is never
+   * ejected (a client with one endpoint never is): calls keep trying it. Defaults to 3
+   * ({@link DEFAULT_EJECT_AFTER_FAILURES}); 0 turns ejection off.
    */
-  ejectAfterFailures?: number;
+  ejectAfterFailures?: number | undefined;
   /**
    * Milliseconds from an ejection to the first probe; each failed probe doubles the wait, up
    * to {@link ejectionBackoffMaxMs}. Defaults to 1,000 ({@link DEFAULT_EJECTION_BACKOFF_MS}); 0 is refused.
    */
-  ejectionBackoffMs?: number;
+  ejectionBackoffMs?: number | undefined;
   /**
    * Longest wait between two probes, in milliseconds, at least `ejectionBackoffMs`. Defaults to
    * 30,000 ({@link DEFAULT_EJECTION_BACKOFF_MAX_MS}).
    */
-  ejectionBackoffMaxMs?: number;
+  ejectionBackoffMaxMs?: number | undefined;
   /**
    * How an ejected Python server is probed, see {@link ArrpcProbe}. Only with `peer: 'python'`:
    * a `'nestjs-arrpc'` peer is probed with `arrpc.ping`. Defaults to none: a Python endpoint is
    * readmitted as soon as a connection to it opens.
    */
-  probe?: ArrpcProbe;
+  probe?: ArrpcProbe | undefined;
   /**
    * Patterns whose requests may run twice, or `true` for every pattern. A request with one of
    * them that was written, then lost with its connection, is sent once more, to another
@@ -162,14 +169,14 @@ export interface ArrpcClientOptions {
    * have run. Object patterns are compared as Nest's normalised text (`'{"cmd":"sum"}'`).
    * Defaults to none.
    */
-  idempotentPatterns?: readonly string[] | true;
+  idempotentPatterns?: readonly string[] | true | undefined;
   /**
    * Caps re-sends of written requests (see {@link idempotentPatterns}), so retries cannot
    * multiply load during an outage: at most `ratio` of the requests of the last `windowMs`, plus
    * `minPerSecond` per second of it. A request that finds the budget empty fails with its own
    * error. Defaults to `{ ratio: 0.2, windowMs: 10_000, minPerSecond: 10 }` ({@link DEFAULT_RETRY_BUDGET}).
    */
-  retryBudget?: ArrpcRetryBudget;
+  retryBudget?: ArrpcRetryBudget | undefined;
   /**
    * Longest time, in milliseconds, a call waits for its answer, counted from
    * the call (connecting and queueing included). Passed to an `ArrpcServer`
@@ -177,26 +184,26 @@ export interface ArrpcClientOptions {
    * none: a call waits as long as the connection lives, as in Python. 0 is
    * refused; at most 2^31−1 (about 24.8 days).
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Connection attempts before calls fail with `ConnectException`, as
    * Python's `con_max_retries`. Defaults to 5 ({@link DEFAULT_CON_MAX_RETRIES}).
    * 0 is refused: at least one attempt is needed.
    */
-  conMaxRetries?: number;
+  conMaxRetries?: number | undefined;
   /**
    * Back-off base in milliseconds: after the n-th failed attempt the client
    * waits n times this before the next. Defaults to 1000 ({@link DEFAULT_RETRY_BASE_MS}),
    * which waits 1 s, 2 s, 3 s... as Python. 0 retries at once.
    */
-  retryBaseMs?: number;
+  retryBaseMs?: number | undefined;
   /**
    * Shared secret: every message is signed with HMAC-SHA256, as Python's
    * `auth_secret`. Answers are never signed. Defaults to none (unsigned); an empty string is refused.
    */
-  authSecret?: string;
+  authSecret?: string | undefined;
   /** Path of a PEM file of CA certificates to verify the server with; turns TLS on. Defaults to none. */
-  tlsCaFile?: string;
+  tlsCaFile?: string | undefined;
   /**
    * With `tlsCaFile` holding the server's own self-signed certificate: the
    * server must present exactly one of the certificates in that file (chain
@@ -204,36 +211,44 @@ export interface ArrpcClientOptions {
    * `tls_self_signed`, verification is never turned off: any other
    * certificate is refused. Defaults to false; requires `tlsCaFile`.
    */
-  tlsSelfSigned?: boolean;
+  tlsSelfSigned?: boolean | undefined;
   /**
    * Node TLS options passed to `tls.connect` (client certificate and key for
    * mutual TLS, `servername`, ciphers...); turns TLS on. `tlsCaFile` replaces
    * its `ca`. Defaults to none.
    */
-  tls?: ConnectionOptions;
+  tls?: ConnectionOptions | undefined;
   /** Connections kept to each endpoint. Defaults to 1 ({@link DEFAULT_POOL_SIZE}); 0 is refused. */
-  poolSize?: number;
+  poolSize?: number | undefined;
   /**
    * Requests in flight on one connection. Defaults to 1 ({@link DEFAULT_PIPELINE}),
    * which Python servers need: more than 1 requires `peer: 'nestjs-arrpc'`. 0 is refused.
    */
-  pipeline?: number;
+  pipeline?: number | undefined;
   /** The kind of server, see {@link ArrpcPeer}. Defaults to `'python'` ({@link DEFAULT_PEER}). */
-  peer?: ArrpcPeer;
+  peer?: ArrpcPeer | undefined;
+  /**
+   * Calls that may wait for a connection with room at once, over every endpoint (calls
+   * written and awaiting their answer do not count: `poolSize` × `pipeline` bounds those per
+   * endpoint). One call more fails at once with `QueueFullException`, nothing written.
+   * Defaults to 10,000 ({@link DEFAULT_MAX_QUEUED}); 0 is refused, since the first call
+   * waits while the first connection opens.
+   */
+  maxQueued?: number | undefined;
   /**
    * Largest answer accepted, in bytes; a larger one fails its call with
    * `InvalidResponseException` and the connection is replaced. Defaults to
    * 16 MiB ({@link DEFAULT_MAX_MESSAGE_BYTES}); 0 is refused.
    */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /** Logs connections, retries and protocol surprises at debug level. Defaults to false. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /**
    * Records the reference's Prometheus metrics (`arrpc_client_req_seconds`,
    * `arrpc_client_req_bytes`, `arrpc_client_errors_total`) and `arrpc_client_retries_total`
    * into {@link registry}. Defaults to false: nothing is recorded or timed.
    */
-  metrics?: boolean;
+  metrics?: boolean | undefined;
   /**
    * Port of a standalone HTTP listener serving {@link registry} at `/metrics`, for a
    * microservice with no HTTP side; 0 picks a free one (read it from
@@ -243,25 +258,25 @@ export interface ArrpcClientOptions {
    * reference's port. Defaults to none: no listener (a hybrid app serves `/metrics` with
    * `ArrpcMetricsModule`).
    */
-  metricsPort?: number;
+  metricsPort?: number | undefined;
   /**
    * The prom-client registry recorded into (and served on {@link metricsPort}). Defaults to
    * prom-client's global `register`, the one `PrometheusModule` and `ArrpcMetricsModule` serve.
    */
-  registry?: Registry;
+  registry?: Registry | undefined;
   /**
    * Beyond the reference: also record latency in the histogram
    * `arrpc_client_req_duration_seconds`, with a `pattern` label. `true` uses
    * `DEFAULT_METRICS_HISTOGRAM_BUCKETS` (0.5 ms to 10 s); `{ buckets }` gives yours, in
    * seconds, strictly increasing. Defaults to false.
    */
-  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions;
+  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions | undefined;
   /**
    * Beyond the reference: distinct `reason` values `arrpc_client_errors_total` (and
    * `arrpc_client_retries_total`) keeps; past them a new reason is counted as `other`. 0 counts
    * every reason as `other`. Defaults to {@link DEFAULT_METRICS_MAX_ERROR_REASONS} (100).
    */
-  metricsMaxErrorReasons?: number;
+  metricsMaxErrorReasons?: number | undefined;
 }
 
 /** {@link ArrpcClientOptions} with every default filled in, frozen. */
@@ -286,6 +301,7 @@ export interface ResolvedClientOptions {
   readonly poolSize: number;
   readonly pipeline: number;
   readonly peer: ArrpcPeer;
+  readonly maxQueued: number;
   readonly maxMessageBytes: number;
   readonly debug: boolean;
   readonly metrics: boolean;
@@ -302,14 +318,12 @@ export interface ResolvedClientOptions {
   readonly probe: Readonly<ArrpcProbe> | undefined;
   /** `true`, or the patterns (empty: none). */
   readonly idempotentPatterns: true | readonly string[];
-  readonly retryBudget: Readonly<Required<ArrpcRetryBudget>>;
+  readonly retryBudget: Readonly<{ ratio: number; windowMs: number; minPerSecond: number }>;
 }
 
-export { MAX_TIMEOUT_MS } from './client-option-checks.js';
-
-const KNOWN_OPTIONS = new Set<string>([
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcClientOptions>([
   'host', 'port', 'timeout', 'conMaxRetries', 'retryBaseMs', 'authSecret', 'tlsCaFile',
-  'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
+  'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxQueued', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
   'registry', 'metricsHistogram', 'metricsMaxErrorReasons', 'endpoints', 'resolve', 'lookup', 'resolveIntervalMs',
   'balance', 'maxConnectionAgeMs', 'ejectAfterFailures', 'ejectionBackoffMs', 'ejectionBackoffMaxMs', 'probe',
   'idempotentPatterns', 'retryBudget',
@@ -320,50 +334,44 @@ const KNOWN_OPTIONS = new Set<string>([
  * option and the bad value (never the secret's value).
  */
 export function resolveClientOptions(options: ArrpcClientOptions | undefined): ResolvedClientOptions {
-  const given: ArrpcClientOptions = options ?? {};
-  for (const key of Object.keys(given)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`Unknown ArrpcClient option "${key}"`);
-  }
+  const given: ArrpcClientOptions = knownKeys(options, KNOWN_OPTIONS);
   const peer = oneOf('peer', given.peer ?? DEFAULT_PEER, PEERS);
   const pipeline = integer('pipeline', given.pipeline ?? DEFAULT_PIPELINE, 1);
   if (pipeline > peerProfile(peer).maxPipeline) {
-    throw new TypeError(
-      `Invalid ArrpcClient option "pipeline": ${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`,
-    );
+    throw refused('pipeline', `${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`);
   }
   const tlsSelfSigned = boolean('tlsSelfSigned', given.tlsSelfSigned ?? false);
   if (tlsSelfSigned && given.tlsCaFile === undefined) {
-    throw new TypeError('ArrpcClient option "tlsSelfSigned" needs "tlsCaFile": the certificate to trust');
+    throw refused('tlsSelfSigned', 'needs "tlsCaFile": the certificate to trust');
   }
   const ejectionBackoffMs = milliseconds('ejectionBackoffMs', given.ejectionBackoffMs ?? DEFAULT_EJECTION_BACKOFF_MS);
   const ejectionBackoffMaxMs = milliseconds('ejectionBackoffMaxMs', given.ejectionBackoffMaxMs ?? DEFAULT_EJECTION_BACKOFF_MAX_MS);
   if (ejectionBackoffMaxMs < ejectionBackoffMs) {
-    throw new TypeError(
-      `Invalid ArrpcClient option "ejectionBackoffMaxMs": ${ejectionBackoffMaxMs} is below "ejectionBackoffMs" (${ejectionBackoffMs})`,
-    );
+    throw refused('ejectionBackoffMaxMs', `${ejectionBackoffMaxMs} is below "ejectionBackoffMs" (${ejectionBackoffMs})`);
   }
   return Object.freeze({
     ...servers(given),
     timeout: optionalPositive('timeout', given.timeout),
     conMaxRetries: integer('conMaxRetries', given.conMaxRetries ?? DEFAULT_CON_MAX_RETRIES, 1),
     retryBaseMs: nonNegative('retryBaseMs', given.retryBaseMs ?? DEFAULT_RETRY_BASE_MS),
-    authSecret: given.authSecret === undefined ? undefined : secret(given.authSecret),
+    authSecret: given.authSecret === undefined ? undefined : secret('authSecret', given.authSecret),
     tlsCaFile: given.tlsCaFile === undefined ? undefined : text('tlsCaFile', given.tlsCaFile),
     tlsSelfSigned,
     tls: given.tls === undefined ? undefined : object('tls', given.tls),
     poolSize: integer('poolSize', given.poolSize ?? DEFAULT_POOL_SIZE, 1),
     pipeline,
     peer,
+    maxQueued: integer('maxQueued', given.maxQueued ?? DEFAULT_MAX_QUEUED, 1),
     maxMessageBytes: integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),
     debug: boolean('debug', given.debug ?? false),
     metrics: boolean('metrics', given.metrics ?? false),
     metricsPort: given.metricsPort === undefined ? undefined : integer('metricsPort', given.metricsPort, 0, 65_535),
-    registry: given.registry === undefined ? undefined : registry(given.registry),
-    metricsHistogram: histogram(given.metricsHistogram ?? false),
+    registry: given.registry === undefined ? undefined : registry('registry', given.registry),
+    metricsHistogram: histogram('metricsHistogram', given.metricsHistogram ?? false),
     metricsMaxErrorReasons: integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
     balance: oneOf('balance', given.balance ?? DEFAULT_BALANCE, BALANCES),
     maxConnectionAgeMs: given.maxConnectionAgeMs === 0 ? undefined : optionalPositive('maxConnectionAgeMs', given.maxConnectionAgeMs),
-    ejectAfterFailures: integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 1),
+    ejectAfterFailures: integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 0),
     ejectionBackoffMs,
     ejectionBackoffMaxMs,
     probe: probe(given.probe, peer),

@@ -11,6 +11,7 @@ export {
   type ArrpcRetryBudget,
   type ResolvedClientOptions,
 } from './client-options.js';
+export { type ArrpcMetricsHistogramOptions } from './histogram-options.js';
 export {
   resolveServerOptions,
   type ArrpcPatternResolver,

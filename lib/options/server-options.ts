@@ -12,8 +12,8 @@ import {
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
 } from '../constants.js';
-import type { ArrpcMetricsHistogramOptions } from '../metrics/metrics-options.js';
-import { areHistogramBuckets } from './histogram-buckets.js';
+import type { ArrpcMetricsHistogramOptions } from './histogram-options.js';
+import { MAX_TIMEOUT_MS, optionChecks, optional } from './option-checks.js';
 
 /** What {@link ArrpcServerOptions.resolvePattern} picks from a plain message. */
 export interface ArrpcResolvedPattern {
@@ -34,9 +34,9 @@ export type ArrpcPatternResolver = (message: unknown) => ArrpcResolvedPattern | 
 /** Options of `new ArrpcServer(options)`. Every field is optional. */
 export interface ArrpcServerOptions {
   /** Address to bind. Defaults to {@link DEFAULT_SERVER_HOST} ('127.0.0.1', loopback only); '0.0.0.0' serves every interface. */
-  host?: string;
+  host?: string | undefined;
   /** TCP port to bind, 0 to 65535. Defaults to {@link DEFAULT_SERVER_PORT}: 0, a free port the OS picks. */
-  port?: number;
+  port?: number | undefined;
   /**
    * Shared secret (Python `auth_secret`): every message must then be signed
    * with HMAC-SHA256 of it, or is answered with the AuthException string and
@@ -44,11 +44,11 @@ export interface ArrpcServerOptions {
    * string is refused, so a missing environment variable cannot silently turn
    * authentication off.
    */
-  authSecret?: string;
+  authSecret?: string | undefined;
   /** Path of the PEM certificate (Python `tls_certfile`), read by `listen()`. Needs {@link tlsKeyFile}. Turns TLS on. */
-  tlsCertFile?: string;
+  tlsCertFile?: string | undefined;
   /** Path of the PEM private key (Python `tls_keyfile`), read by `listen()`. Needs {@link tlsCertFile}. */
-  tlsKeyFile?: string;
+  tlsKeyFile?: string | undefined;
   /**
    * Node TLS server options, passed to `tls.createServer` as they are: in-memory
    * `cert`/`key`, and `requestCert` with `ca` for mutual TLS (Node then refuses
@@ -56,50 +56,50 @@ export interface ArrpcServerOptions {
    * and key read from {@link tlsCertFile}/{@link tlsKeyFile} replace `cert`/`key` here.
    * Defaults to none: plain TCP, unless the file options are given.
    */
-  tls?: TlsOptions;
+  tls?: TlsOptions | undefined;
   /** Logs connections, messages (pattern and size), answers and closes through Nest's `Logger` at debug level. Never the secret or payloads. Defaults to false. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /** Chooses pattern and payload of plain messages. Defaults to none: they all go to the `ARRPC_DEFAULT_PATTERN` handler. */
-  resolvePattern?: ArrpcPatternResolver;
+  resolvePattern?: ArrpcPatternResolver | undefined;
   /** Largest message in bytes, envelope included; a larger one closes its connection. At least 1. Defaults to {@link DEFAULT_MAX_MESSAGE_BYTES} (16 MiB). */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /** Deepest nesting of arrays and maps in a message or answer; deeper closes the connection. At least 1. Defaults to {@link DEFAULT_MAX_DEPTH} (100). */
-  maxDepth?: number;
+  maxDepth?: number | undefined;
   /** Connections held at once; one more is closed on arrival, served ones are unaffected. 0 = no limit. Defaults to {@link DEFAULT_MAX_CONNECTIONS} (10,000). */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /**
    * Milliseconds a message may take from its first byte to its last; a
    * connection that takes longer is closed (after earlier answers are sent).
    * 0 = no limit. Defaults to {@link DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS} (30 s).
    */
-  incompleteMessageTimeoutMs?: number;
+  incompleteMessageTimeoutMs?: number | undefined;
   /**
    * Milliseconds a connection with no message arriving and none being handled
    * may stay open before the server closes it. 0 = forever. Defaults to
    * {@link DEFAULT_IDLE_TIMEOUT_MS}: 0, because a Python client keeps one
    * connection for its lifetime and reads a close as a `None` answer.
    */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: number | undefined;
   /**
    * Handlers one connection may have running at once, requests and events
    * alike; further messages wait, and the connection is not read while this
    * many answers are pending. At least 1. Defaults to
    * {@link DEFAULT_MAX_CONCURRENT_PER_CONNECTION} (64).
    */
-  maxConcurrentPerConnection?: number;
+  maxConcurrentPerConnection?: number | undefined;
   /**
    * Milliseconds `close()` waits for open connections to be closed by their
    * peers and running handlers to finish; then handlers get their abort
    * signal and every socket is closed. 0 = no wait. Defaults to
    * {@link DEFAULT_DRAIN_TIMEOUT_MS} (10 s).
    */
-  drainTimeoutMs?: number;
+  drainTimeoutMs?: number | undefined;
   /**
    * Records the reference's Prometheus metrics (`arrpc_server_req_seconds`,
    * `arrpc_server_req_bytes`, `arrpc_server_errors_total`) into {@link registry}.
    * Defaults to false: nothing is recorded or timed.
    */
-  metrics?: boolean;
+  metrics?: boolean | undefined;
   /**
    * Port of a standalone HTTP listener serving {@link registry} at `/metrics`, for a
    * microservice with no HTTP side; 0 picks a free one (read it from
@@ -108,25 +108,25 @@ export interface ArrpcServerOptions {
    * same port share one listener. `ARRPC_METRICS_PORT` (9095) is the reference's port.
    * Defaults to none: no listener (a hybrid app serves `/metrics` with `ArrpcMetricsModule`).
    */
-  metricsPort?: number;
+  metricsPort?: number | undefined;
   /**
    * The prom-client registry recorded into (and served on {@link metricsPort}). Defaults to
    * prom-client's global `register`, the one `PrometheusModule` and `ArrpcMetricsModule` serve.
    */
-  registry?: Registry;
+  registry?: Registry | undefined;
   /**
    * Beyond the reference: also record latency in the histogram
    * `arrpc_server_req_duration_seconds`, with a `pattern` label. `true` uses
    * `DEFAULT_METRICS_HISTOGRAM_BUCKETS` (0.5 ms to 10 s); `{ buckets }` gives yours, in
    * seconds, strictly increasing. Defaults to false.
    */
-  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions;
+  metricsHistogram?: boolean | ArrpcMetricsHistogramOptions | undefined;
   /**
    * Beyond the reference: distinct `reason` values `arrpc_server_errors_total` keeps; past
    * them a new reason is counted as `other`. 0 counts every reason as `other`. Defaults to
    * {@link DEFAULT_METRICS_MAX_ERROR_REASONS} (100).
    */
-  metricsMaxErrorReasons?: number;
+  metricsMaxErrorReasons?: number | undefined;
 }
 
 /** {@link ArrpcServerOptions} with every default filled in, frozen. */
@@ -162,134 +162,58 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcServerOptions>([
   'metricsMaxErrorReasons',
 ]);
 
-/** setTimeout's largest delay; a longer one would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+const check = optionChecks('ArrpcServer');
 
 /**
  * Checks `options` once and fills in the defaults. Throws a `TypeError` naming
  * the option and the bad value (never the secret's value); unknown keys are
  * refused too, so a misspelt `authSecret` cannot silently turn signing off.
+ * An option set to `undefined` is the same as one left out.
  */
 export function resolveServerOptions(options: ArrpcServerOptions = {}): ResolvedServerOptions {
-  if (options === null || typeof options !== 'object') throw invalid('', options, 'an object');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`ArrpcServerOptions: unknown option "${key}"`);
-  }
-  const tlsCertFile = optionalString(options, 'tlsCertFile');
-  const tlsKeyFile = optionalString(options, 'tlsKeyFile');
+  const given = check.knownKeys(options, KNOWN_OPTIONS);
+  const tlsCertFile = optional(given.tlsCertFile, (value) => check.text('tlsCertFile', value));
+  const tlsKeyFile = optional(given.tlsKeyFile, (value) => check.text('tlsKeyFile', value));
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
-    throw new TypeError('ArrpcServerOptions: tlsCertFile and tlsKeyFile must be given together');
+    const [missing, present] = tlsCertFile === undefined ? ['tlsCertFile', 'tlsKeyFile'] : ['tlsKeyFile', 'tlsCertFile'];
+    throw check.refused(present, `needs "${missing}": give both or neither`);
   }
-  const tls = tlsOptions(options.tls, tlsCertFile !== undefined);
+  const tls = optional(given.tls, (value) => tlsOptions(value, tlsCertFile !== undefined));
   return Object.freeze({
-    host: optionalString(options, 'host') ?? DEFAULT_SERVER_HOST,
-    port: integer(options, 'port', DEFAULT_SERVER_PORT, 0, 65_535),
-    authSecret: secret(options.authSecret),
+    host: check.text('host', given.host ?? DEFAULT_SERVER_HOST),
+    port: check.integer('port', given.port ?? DEFAULT_SERVER_PORT, 0, 65_535),
+    authSecret: optional(given.authSecret, (value) => check.secret('authSecret', value)),
     tlsCertFile,
     tlsKeyFile,
     tls,
     useTls: tls !== undefined || tlsCertFile !== undefined,
-    debug: boolean(options, 'debug'),
-    resolvePattern: resolver(options.resolvePattern),
-    maxMessageBytes: integer(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES, 1),
-    maxDepth: integer(options, 'maxDepth', DEFAULT_MAX_DEPTH, 1),
-    maxConnections: integer(options, 'maxConnections', DEFAULT_MAX_CONNECTIONS, 0),
-    incompleteMessageTimeoutMs: integer(options, 'incompleteMessageTimeoutMs', DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS, 0, MAX_TIMER_MS),
-    idleTimeoutMs: integer(options, 'idleTimeoutMs', DEFAULT_IDLE_TIMEOUT_MS, 0, MAX_TIMER_MS),
-    maxConcurrentPerConnection: integer(options, 'maxConcurrentPerConnection', DEFAULT_MAX_CONCURRENT_PER_CONNECTION, 1),
-    drainTimeoutMs: integer(options, 'drainTimeoutMs', DEFAULT_DRAIN_TIMEOUT_MS, 0, MAX_TIMER_MS),
-    metrics: boolean(options, 'metrics'),
-    metricsPort: options.metricsPort === undefined ? undefined : integer(options, 'metricsPort', 0, 0, 65_535),
-    registry: registry(options.registry),
-    metricsHistogram: histogram(options.metricsHistogram),
-    metricsMaxErrorReasons: integer(options, 'metricsMaxErrorReasons', DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
+    debug: check.boolean('debug', given.debug ?? false),
+    resolvePattern: optional(given.resolvePattern, (value) => check.func<ArrpcPatternResolver>('resolvePattern', value)),
+    maxMessageBytes: check.integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),
+    maxDepth: check.integer('maxDepth', given.maxDepth ?? DEFAULT_MAX_DEPTH, 1),
+    maxConnections: check.integer('maxConnections', given.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 0),
+    incompleteMessageTimeoutMs: timeout('incompleteMessageTimeoutMs', given.incompleteMessageTimeoutMs ?? DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS),
+    idleTimeoutMs: timeout('idleTimeoutMs', given.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
+    maxConcurrentPerConnection: check.integer('maxConcurrentPerConnection', given.maxConcurrentPerConnection ?? DEFAULT_MAX_CONCURRENT_PER_CONNECTION, 1),
+    drainTimeoutMs: timeout('drainTimeoutMs', given.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS),
+    metrics: check.boolean('metrics', given.metrics ?? false),
+    metricsPort: optional(given.metricsPort, (value) => check.integer('metricsPort', value, 0, 65_535)),
+    registry: optional(given.registry, (value) => check.registry('registry', value)),
+    metricsHistogram: check.histogram('metricsHistogram', given.metricsHistogram ?? false),
+    metricsMaxErrorReasons: check.integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
   });
 }
 
-type Key = keyof ArrpcServerOptions;
-
-function integer(options: ArrpcServerOptions, key: Key, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
-    throw invalid(key, value, `an integer ${range}`);
-  }
-  return value;
+/** Whole milliseconds a timer can wait; 0 turns the timeout off. */
+function timeout(name: string, value: unknown): number {
+  return check.integer(name, value, 0, MAX_TIMEOUT_MS);
 }
 
-function optionalString(options: ArrpcServerOptions, key: Key): string | undefined {
-  const value = options[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw invalid(key, value, 'a non-empty string');
-  return value;
-}
-
-function boolean(options: ArrpcServerOptions, key: Key): boolean {
-  const value = options[key] ?? false;
-  if (typeof value !== 'boolean') throw invalid(key, value, 'a boolean');
-  return value;
-}
-
-function secret(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') {
-    // The value itself is never printed: it may be a real secret of the wrong type.
-    throw new TypeError(`ArrpcServerOptions.authSecret must be a non-empty string, got ${kindOf(value)}`);
-  }
-  return value;
-}
-
-function resolver(value: unknown): ArrpcPatternResolver | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw invalid('resolvePattern', value, 'a function');
-  return value as ArrpcPatternResolver;
-}
-
-function registry(value: unknown): Registry | undefined {
-  if (value === undefined) return undefined;
-  const looksLikeRegistry =
-    value !== null && typeof value === 'object' && typeof (value as Registry).getSingleMetric === 'function';
-  if (!looksLikeRegistry) throw invalid('registry', value, 'a prom-client Registry');
-  return value as Registry;
-}
-
-function histogram(value: unknown): boolean | Readonly<ArrpcMetricsHistogramOptions> {
-  if (value === undefined || typeof value === 'boolean') return value ?? false;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid('metricsHistogram', value, 'a boolean or { buckets }');
-  }
-  const buckets: unknown = (value as ArrpcMetricsHistogramOptions).buckets;
-  if (buckets === undefined) return Object.freeze({});
-  if (!areHistogramBuckets(buckets)) throw invalid('metricsHistogram.buckets', buckets, 'a non-empty array of finite, strictly increasing numbers');
-  return Object.freeze({ buckets: Object.freeze([...buckets]) });
-}
-
-function tlsOptions(value: unknown, fromFiles: boolean): Readonly<TlsOptions> | undefined {
-  if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object') throw invalid('tls', value, 'an object of Node TLS options');
-  const tls = value as TlsOptions;
+function tlsOptions(value: unknown, fromFiles: boolean): Readonly<TlsOptions> {
+  const tls = check.object('tls', value as TlsOptions, 'an object of Node TLS options');
   const hasCertificate = (tls.cert !== undefined && tls.key !== undefined) || tls.pfx !== undefined || tls.SNICallback !== undefined;
   if (!hasCertificate && !fromFiles) {
-    throw new TypeError('ArrpcServerOptions.tls needs a certificate: cert and key, pfx, SNICallback, or tlsCertFile with tlsKeyFile');
+    throw check.refused('tls', 'needs a certificate: cert and key, pfx, SNICallback, or tlsCertFile with tlsKeyFile');
   }
   return Object.freeze({ ...tls });
-}
-
-function invalid(key: string, value: unknown, expected: string): TypeError {
-  const name = key === '' ? 'ArrpcServerOptions' : `ArrpcServerOptions.${key}`;
-  return new TypeError(`${name} must be ${expected}, got ${describe(value)}`);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  return kindOf(value);
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  const type = typeof value;
-  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }

@@ -19,7 +19,7 @@ const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER);
 /** Encoder settings; every field is optional. */
 export interface EncoderOptions {
   /** Deepest nesting of arrays and maps written; deeper (or cyclic) values throw. Defaults to {@link DEFAULT_MAX_DEPTH}. */
-  maxDepth?: number;
+  maxDepth?: number | undefined;
 }
 
 /**

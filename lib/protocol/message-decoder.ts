@@ -7,9 +7,9 @@ import { SHORT_READ_BYTES, asciiRead } from './utf8.js';
 /** Limits a decoder enforces while bytes arrive; every field is optional. */
 export interface DecoderLimits {
   /** Largest message in bytes, envelope included. Defaults to {@link DEFAULT_MAX_MESSAGE_BYTES}. */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /** Deepest nesting of arrays and maps. Defaults to {@link DEFAULT_MAX_DEPTH}. */
-  maxDepth?: number;
+  maxDepth?: number | undefined;
 }
 
 /**

@@ -49,6 +49,9 @@ const STARTS_PER_TURN = 256;
 export class ConnectionHandler implements ArrpcConnectionInfo {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+  /** This server's end of the connection, for the handlers' spans. */
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
   /** `host:port`, for logs. */
   readonly peer: string;
   private readonly decoder: MessageDecoder;
@@ -86,6 +89,8 @@ export class ConnectionHandler implements ArrpcConnectionInfo {
   ) {
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
+    this.localAddress = socket.localAddress;
+    this.localPort = socket.localPort;
     this.peer = `${this.remoteAddress}:${this.remotePort}`;
     this.decoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, maxDepth: options.maxDepth });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

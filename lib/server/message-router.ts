@@ -4,6 +4,7 @@ import { isObservable, type Observable, throwError } from 'rxjs';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
 import type { ResolvedServerOptions } from '../options/server-options.js';
 import { MessageDecoder, SignatureKey, readEnvelope, verifyMessage, type Envelope } from '../protocol/index.js';
+import { traceHandler } from '../tracing/index.js';
 import { FixedAnswer, errorAnswer, invalidMessageAnswer } from './answers.js';
 import { ArrpcContext, type ArrpcContextArgs } from './arrpc.context.js';
 import type { ConnectionHandler } from './connection-handler.js';
@@ -14,8 +15,8 @@ import { RequestScope } from './request-scope.js';
 export interface NestServerBridge {
   readonly handlers: ReadonlyMap<string, MessageHandler>;
   readonly isDraining: () => boolean;
-  /** The metrics' `handler_func` of a registered handler. */
-  handlerName(handler: MessageHandler): string;
+  /** The metrics' `handler_func` of the handler registered for `route`. */
+  handlerName(route: string): string;
   handleRequest(context: BaseRpcContext, produce: () => Promise<Observable<unknown>>, respond: (packet: WritePacket) => void): unknown;
   handleEvent(route: string, packet: ReadPacket, context: BaseRpcContext): Promise<unknown>;
   normalizePattern(pattern: MsPattern): string;
@@ -96,11 +97,12 @@ export class MessageRouter implements MessageDispatcher {
       record.counted = false;
       return Answered.ping;
     }
-    const handler = this.nest.handlers.get(this.nest.normalizePattern(envelope.pattern as MsPattern));
+    const route = this.nest.normalizePattern(envelope.pattern as MsPattern);
+    const handler = this.nest.handlers.get(route);
     if (handler === undefined) return this.noHandler(pattern, connection);
-    record.handlerFunc = this.nest.handlerName(handler);
+    record.handlerFunc = this.nest.handlerName(route);
     const scope = new RequestScope(this.deadline(envelope.meta, connection));
-    return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope, record);
+    return this.request(handler, envelope.data, [pattern, envelope.meta, connection, signed], scope, record, route);
   }
 
   private plain(message: unknown, byteLength: number, connection: ConnectionHandler, signed: boolean, record: RequestRecord): Dispatch {
@@ -125,8 +127,8 @@ export class MessageRouter implements MessageDispatcher {
     if (this.options.debug) connection.debug(`plain message for "${pattern}" (${byteLength} bytes)`);
     const handler = this.nest.handlers.get(route);
     if (handler === undefined) return this.noHandler(pattern, connection);
-    record.handlerFunc = this.nest.handlerName(handler);
-    return this.request(handler, data, [pattern, undefined, connection, signed], new RequestScope(undefined), record);
+    record.handlerFunc = this.nest.handlerName(route);
+    return this.request(handler, data, [pattern, undefined, connection, signed], new RequestScope(undefined), record, route);
   }
 
   private noHandler(pattern: string, connection: ConnectionHandler): Dispatch {
@@ -134,7 +136,8 @@ export class MessageRouter implements MessageDispatcher {
     return Answered.noHandler;
   }
 
-  private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope, record: RequestRecord): Dispatch {
+  /** `route` is the handler's key (Nest's normalised pattern), which names the handler's span. */
+  private request(handler: MessageHandler, data: unknown, args: ArrpcContextArgs, scope: RequestScope, record: RequestRecord, route: string): Dispatch {
     const context = new ArrpcContext(args, scope);
     const start: HandlerRun['start'] = (reply, done) => {
       const finish: Finish = (answer, failed = true) => {
@@ -143,7 +146,7 @@ export class MessageRouter implements MessageDispatcher {
       };
       this.runRequest(handler, data, context, scope, record, finish);
     };
-    return { run: { scope, label: args[0], start } };
+    return { run: { scope, label: args[0], start: traceHandler(start, route, args[1], args[2]) } };
   }
 
   /** Runs a request: through Nest's `handleRequest` when processing hooks are set, so they see it; else directly. */
@@ -217,10 +220,10 @@ export class MessageRouter implements MessageDispatcher {
       connection.debug(`no handler for event "${pattern}": acknowledged`);
       return Answered.eventAck;
     }
-    record.handlerFunc = this.nest.handlerName(handler);
+    record.handlerFunc = this.nest.handlerName(route);
     const scope = new RequestScope(undefined);
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
-    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
+    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, ...(envelope.meta && { metadata: envelope.meta }) };
     // Nothing here may reject: nobody waits on this promise.
     const start: HandlerRun['start'] = async (reply, done) => {
       try {
@@ -232,7 +235,7 @@ export class MessageRouter implements MessageDispatcher {
         done();
       }
     };
-    return { run: { scope, label: pattern, start } };
+    return { run: { scope, label: pattern, start: traceHandler(start, route, envelope.meta, connection) } };
   }
 
   /** The deadline from a request's `arrpc-timeout-ms`; an invalid value is ignored. */

@@ -4,10 +4,7 @@ import type { ArrpcClient, ArrpcEndpointState } from '../client/index.js';
 import { DEFAULT_HEALTH_CHECK_TIMEOUT_MS } from '../constants.js';
 import type { ArrpcProbe } from '../options/index.js';
 import { HealthChannel, type ProbeOutcome } from './health-channel.js';
-import { clientHealthSettings, healthExchange, healthTargets, type ClientHealthSettings, type HealthTarget } from './health-targets.js';
-
-/** Longest timeout a check takes, in ms, as Node's timers: 2^31−1. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+import { clientHealthSettings, healthCheck, healthExchange, healthTargets, type ClientHealthSettings, type HealthTarget } from './health-targets.js';
 
 /** Options of {@link ArrpcHealthIndicator.pingCheck}. Every field is optional. */
 export interface ArrpcPingCheckOptions {
@@ -15,13 +12,13 @@ export interface ArrpcPingCheckOptions {
    * Milliseconds each endpoint has to answer, connecting included; endpoints are checked at
    * once, so this bounds the whole check. Defaults to 1,000 ({@link DEFAULT_HEALTH_CHECK_TIMEOUT_MS}).
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * For a `peer: 'python'` client: the message sent raw and the answer wanted (see the
    * client's `probe` option, which is used when this is left out). A `'nestjs-arrpc'` client
    * is checked with `arrpc.ping` and takes none.
    */
-  probe?: ArrpcProbe;
+  probe?: ArrpcProbe | undefined;
 }
 
 /**
@@ -146,9 +143,5 @@ function describeEndpoint(target: HealthTarget, outcome: ProbeOutcome, responseT
 }
 
 function checkTimeout(timeout: number | undefined): number {
-  if (timeout === undefined) return DEFAULT_HEALTH_CHECK_TIMEOUT_MS;
-  if (typeof timeout !== 'number' || !(timeout > 0 && timeout <= MAX_TIMEOUT_MS)) {
-    throw new TypeError(`ArrpcHealthIndicator option "timeout" must be a number of milliseconds above 0 and up to ${MAX_TIMEOUT_MS}, got ${String(timeout)}`);
-  }
-  return timeout;
+  return healthCheck.milliseconds('timeout', timeout ?? DEFAULT_HEALTH_CHECK_TIMEOUT_MS);
 }

@@ -4,6 +4,10 @@ import { createProbeSettings, type ProbeExchange } from '../client/probe.js';
 import { createRequestEncoding } from '../client/request-encoding.js';
 import { createTlsOptions } from '../client/tls-options.js';
 import type { ArrpcProbe, ResolvedClientOptions } from '../options/index.js';
+import { optionChecks } from '../options/option-checks.js';
+
+/** The checks of `pingCheck`'s options. */
+export const healthCheck = optionChecks('ArrpcHealthIndicator');
 
 /** One endpoint of a client, as a health check sees it. */
 export interface HealthTarget {
@@ -49,15 +53,16 @@ export function healthTargets(client: ArrpcClient): HealthTarget[] {
  */
 export function healthExchange(options: ResolvedClientOptions, probe: ArrpcProbe | undefined, timeoutMs: number): ProbeExchange {
   if (probe !== undefined && options.peer === 'nestjs-arrpc') {
-    throw new TypeError(`ArrpcHealthIndicator option "probe" is for peer 'python' clients: a 'nestjs-arrpc' server is checked with arrpc.ping`);
+    throw healthCheck.refused('probe', `is for peer 'python' clients: a 'nestjs-arrpc' server is checked with arrpc.ping`);
   }
   if (probe !== undefined && (typeof probe !== 'object' || probe === null || !('message' in probe))) {
-    throw new TypeError('ArrpcHealthIndicator option "probe" must be { message, expect? }');
+    throw healthCheck.invalid('probe', '{ message, expect? }', probe);
   }
   const settings = createProbeSettings(probe === undefined ? options : { ...options, probe }, timeoutMs, createRequestEncoding(options));
   if (settings.kind === 'connect') {
-    throw new TypeError(
-      `ArrpcHealthIndicator needs a probe for a peer 'python' client: give the client's "probe" option or pingCheck's ` +
+    throw healthCheck.refused(
+      'probe',
+      `required for a peer 'python' client: give the client's "probe" option or pingCheck's ` +
         `{ probe: { message, expect } }, a message the Python server answers without side effects`,
     );
   }

@@ -2,10 +2,10 @@
 // does: `tsc -p tsconfig.sample.json`, which emits dist/sample and dist/lib (the CLI included).
 // Test files run in parallel forks, so one build at a time (a lock directory), and none when the
 // sources have not changed since the last one (a stamp of their sizes and times).
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runCommand } from './processes.js';
 import { REPO_ROOT } from './vectors.js';
 
 const DIST = join(REPO_ROOT, 'dist');
@@ -26,8 +26,8 @@ export async function buildSampleAndCli(): Promise<void> {
   await withLock(async () => {
     const fingerprint = await sourcesFingerprint();
     if ((await readFile(STAMP, 'utf8').catch(() => '')) === fingerprint) return;
-    const { code, output } = await run(process.execPath, [TSC, '-p', 'tsconfig.sample.json']);
-    if (code !== 0) throw new Error(`tsc -p tsconfig.sample.json exited ${code}:\n${output}`);
+    const { code, stdout, stderr } = await runCommand(process.execPath, [TSC, '-p', 'tsconfig.sample.json'], { cwd: REPO_ROOT, timeoutMs: STALE_LOCK_MS });
+    if (code !== 0) throw new Error(`tsc -p tsconfig.sample.json exited ${code}:\n${stdout}${stderr}`);
     await writeFile(STAMP, fingerprint);
   });
 }
@@ -69,15 +69,4 @@ async function sourcesFingerprint(): Promise<string> {
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-}
-
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
 }

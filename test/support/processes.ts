@@ -1,5 +1,6 @@
-// Child processes for the e2e tests of the sample and the CLI: started with `node`, their output
-// collected line by line, and every one still running killed by `killAll()` (call it in afterAll).
+// Child processes for the e2e tests of the sample, the CLI and the packed package: started with
+// `node` (or any command, `runCommand`), their output collected line by line, and every one still
+// running killed by `killAll()` (call it in afterAll).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { REPO_ROOT } from './vectors.js';
 
@@ -101,4 +102,28 @@ export async function runNode(args: string[], options: { env?: NodeJS.ProcessEnv
   const exit = await child.exited;
   clearTimeout(timer);
   return { ...exit, stdout: child.stdout, stderr: child.stderr };
+}
+
+/** Runs `command ...args` in `cwd` to its end (killed after `timeoutMs`), stdin closed; never throws for a failed exit. */
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
 }

@@ -1,20 +1,25 @@
 // The `nestjs-arrpc` bin, run as a child process (`node dist/lib/cli/main.js`, what `npx nestjs-arrpc`
 // runs): its output and exit code for success, for each error class, and for bad input.
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARRPC_DEFAULT_PATTERN, MessageEncoder, decodeMessage } from '../../../lib/index.js';
-import { CALL_OPTIONS, SERVE_OPTIONS } from '../../../lib/cli/cli-options.js';
+import { CALL_OPTIONS, GLOBAL_OPTIONS, SERVE_OPTIONS } from '../../../lib/cli/cli-options.js';
+import { CALL_HELP } from '../../../lib/cli/help.js';
 import { buildSampleAndCli, CLI_ENTRY } from '../../support/build.js';
-import { writeCertFiles, type CertFiles } from '../../support/certs.js';
+import { getTestCerts, writeCertFiles, type CertFiles } from '../../support/certs.js';
 import { killAll, NodeProcess, runNode, type RunResult } from '../../support/processes.js';
 import { pythonStyleCall } from '../../support/python-client.js';
 import { startPythonPeer, type PythonPeer } from '../../support/python-peer.js';
 import { freeServerClose, listen, unusedPort } from '../../support/sockets.js';
 import { startHttpServer, type ScriptedServer } from '../client/helpers.js';
+import { REPO_ROOT } from '../../support/vectors.js';
 import { startServer, type TestServer } from '../server/helpers.js';
 
+const TLS_HINT = 'plaintext call: the server may speak TLS; try --tls-ca FILE';
 const AUTH_MESSAGE = "Invalid or missing message signature, make sure 'auth_secret' is set/correct";
 const events: unknown[] = [];
 
@@ -25,6 +30,12 @@ class TargetController {
     const raise = (message as { raise?: string } | null)?.raise;
     if (raise !== undefined) throw new RpcException(raise);
     return message;
+  }
+
+  @MessagePattern('slow')
+  async slow(): Promise<string> {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    return 'late';
   }
 
   @MessagePattern('named.echo')
@@ -131,6 +142,15 @@ describe.concurrent('call: success prints the answer as tagged JSON and exits 0'
   });
 });
 
+describe('the $map example of --help', () => {
+  it('is a map a peer accepts: an ArrpcServer and a Python server answer it', async () => {
+    const example = /\{"\$map": .*?\]\]\}/.exec(CALL_HELP)![0];
+    expect(await cli(['call', address, example])).toMatchObject({ code: 0, stdout: '{"k":1}\n', stderr: '' });
+    const fromPython = await cli(['call', `127.0.0.1:${python.port}`, `{"return": ${example}}`]);
+    expect(fromPython).toMatchObject({ code: 0, stdout: '{"k":1}\n', stderr: '' });
+  });
+});
+
 describe.concurrent('call: each error class exits with its code and one line on stderr', () => {
   it('RemoteRpcException (the handler raised RpcException): 1', async () => {
     expectOneLineError(await cli(['call', address, '{"raise": "out of stock"}']), 1, 'RemoteRpcException: out of stock');
@@ -149,7 +169,7 @@ describe.concurrent('call: each error class exits with its code and one line on 
 
   it('RpcTimeoutException (--timeout against a peer that never answers): 4', async () => {
     const started = Date.now();
-    expectOneLineError(await cli(['call', `127.0.0.1:${silentPort}`, '--timeout', '300', '1']), 4, 'RpcTimeoutException: Timed out');
+    expectOneLineError(await cli(['call', `127.0.0.1:${silentPort}`, '--timeout', '300', '1']), 4, `RpcTimeoutException: Timed out (${TLS_HINT})`);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -175,12 +195,41 @@ describe.concurrent('call: each error class exits with its code and one line on 
   });
 });
 
+describe('call: a plaintext call to a TLS server says the server may speak TLS', () => {
+  let certs: CertFiles;
+  let tlsServer: TestServer;
+  let to: string;
+  beforeAll(async () => {
+    certs = await writeCertFiles();
+    tlsServer = await startServer([TargetController], { tls: getTestCerts().server });
+    to = `127.0.0.1:${tlsServer.port}`;
+  });
+  afterAll(async () => {
+    await tlsServer?.close();
+    await certs?.cleanup();
+  });
+
+  it('when the server closes on a request it reads as a bad TLS record: 6', async () => {
+    expectOneLineError(await cli(['call', to, '{"foo": "bar"}']), 6, new RegExp(`^ConnectionLostException: Connection to ${escape(to)} lost.* \\(${escape(TLS_HINT)}\\)$`));
+  });
+
+  it('when the server waits for the rest of a request shorter than a TLS record header: 4', async () => {
+    expectOneLineError(await cli(['call', to, '--timeout', '500', '1']), 4, `RpcTimeoutException: Timed out (${TLS_HINT})`);
+  });
+
+  it('and not when the call was TLS', async () => {
+    const args = ['call', to, '--tls-ca', certs.files.ca.certFile, '--timeout', '300', '--pattern', 'slow', 'null'];
+    expectOneLineError(await cli(args), 4, 'RpcTimeoutException: Timed out');
+  });
+});
+
 describe.concurrent('bad input: exit 2, one line, no stack trace', () => {
   it.each([
     ['an unknown flag', ['call', '--nope', '127.0.0.1:1', '1'], "UsageError: Unknown option '--nope'; see 'nestjs-arrpc call --help'"],
     ['a flag missing its value', ['call', '127.0.0.1:1', '1', '--timeout'], /^UsageError: Option '--timeout <value>' argument missing; see/],
     ['unparseable JSON', ['call', '127.0.0.1:1', '{foo'], /^UsageError: the message is not JSON: /],
     ['a bad tag', ['call', '127.0.0.1:1', '{"$float": "many"}'], /^UsageError: the message has a bad tag: "\$float" must be a Python float repr/],
+    ['a $bin that is not hex', ['call', '127.0.0.1:1', '{"$bin": "zz"}'], 'UsageError: the message has a bad tag: "$bin" must be hex digits in pairs, not "zz"'],
     ['no message', ['call', '127.0.0.1:1'], "UsageError: call needs HOST:PORT and a JSON message; see 'nestjs-arrpc call --help'"],
     ['no arguments', ['call'], "UsageError: call needs HOST:PORT and a JSON message; see 'nestjs-arrpc call --help'"],
     ['an extra argument', ['call', '127.0.0.1:1', '1', '2'], 'UsageError: unexpected argument "2" after the message'],
@@ -204,13 +253,20 @@ describe.concurrent('bad input: exit 2, one line, no stack trace', () => {
 
 describe.concurrent('--help documents every flag and exits 0', () => {
   it.each([
-    ['nestjs-arrpc --help', ['--help'], ['call', 'serve']],
+    ['nestjs-arrpc --help', ['--help'], ['call', 'serve', ...Object.keys(GLOBAL_OPTIONS).map((flag) => `--${flag}`)]],
     ['nestjs-arrpc call --help', ['call', '--help'], Object.keys(CALL_OPTIONS).map((flag) => `--${flag}`)],
     ['nestjs-arrpc serve --help', ['serve', '-h'], Object.keys(SERVE_OPTIONS).map((flag) => `--${flag}`)],
   ])('%s', async (_case, args, mentions) => {
     const result = await cli(args);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     for (const word of [...mentions, 'Exit codes:']) expect(result.stdout).toContain(word);
+  });
+});
+
+describe.concurrent('--version prints the version of package.json and exits 0', () => {
+  it.each([['--version'], ['-v']])('%s', async (flag) => {
+    const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(await cli([flag])).toEqual({ code: 0, signal: null, stdout: `${version}\n`, stderr: '' });
   });
 });
 

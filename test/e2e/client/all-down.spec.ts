@@ -1,5 +1,5 @@
 // Every endpoint down. Refusing connections: calls fail with ConnectException after the
-// configured retries, then at once while every endpoint is ejected. Dropping every request:
+// configured retries; every endpoint but the last healthy one is ejected. Dropping every request:
 // the retry budget caps how many written requests are sent again.
 import * as net from 'node:net';
 import { Registry, type Counter } from 'prom-client';
@@ -51,7 +51,7 @@ describe('every endpoint down', () => {
     expect(fired).toBe(true);
   });
 
-  it('fails with ConnectException after the configured retries, naming each endpoint, then at once', async () => {
+  it('fails with ConnectException after the configured retries, naming each endpoint; the last healthy one is never ejected', async () => {
     const endpoints = await Promise.all(HOSTS.map(async (host) => `${host}:${await unusedPort(host)}`));
     const client = newClient({ endpoints, conMaxRetries: 3, retryBaseMs: 20 });
     const statuses: string[] = [];
@@ -70,17 +70,17 @@ describe('every endpoint down', () => {
     expect(first.message).toBe(`Failed to connect to ${first.tried.map((entry: { endpoint: string; attempts: number }) => `${entry.endpoint} with ${entry.attempts} attempts`).join(', ')}`);
     expect(elapsed).toBeGreaterThanOrEqual(20 + 40 - 5);
 
-    // Their own retries ejected all three (ejectAfterFailures 3): from then on calls fail at once.
-    await expect.poll(() => downs.length).toBe(3);
-    expect(downs.sort()).toEqual(endpoints.map((endpoint) => `${endpoint} ejected`).sort());
-    const fastStarted = performance.now();
-    const fast = await runLoad(100, 10, (seq) => client.call('work', seq));
-    expect(performance.now() - fastStarted).toBeLessThan(200);
-    for (const { error } of fast) {
+    // Their own retries ejected two of them (ejectAfterFailures 3); the last healthy one never
+    // is: calls go on trying it, each waiting out its retries.
+    await expect.poll(() => downs.length).toBe(2);
+    const last = endpoints.find((endpoint) => !downs.includes(`${endpoint} ejected`))!;
+    const later = await runLoad(20, 10, (seq) => client.call('work', seq));
+    for (const { error } of later) {
       expect(error).toBeInstanceOf(ConnectException);
-      expect((error as ConnectException).message).toBe(`Failed to connect to ${endpoints.map((endpoint) => `${endpoint} (ejected)`).join(', ')}`);
+      expect((error as ConnectException).message).toMatch(new RegExp(`^Failed to connect to ${last} with [1-3] attempts$`));
     }
-    expect(statuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Disconnected]);
+    expect(statuses.slice(0, 3)).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Disconnected]);
+    expect(statuses).not.toContain(ArrpcStatus.Connected);
   });
 
   it('sends written requests again only within the retry budget', async () => {

@@ -2,7 +2,7 @@
 // the raw default pattern, signing, errors, metadata and deadlines, draining, pool and pipeline, TLS.
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
-import { lastValueFrom, toArray } from 'rxjs';
+import { lastValueFrom, timeout as rxTimeout, TimeoutError, toArray } from 'rxjs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ARRPC_DEFAULT_PATTERN,
@@ -246,14 +246,39 @@ describe('pool and pipeline', () => {
     expect(await Promise.all(delays.map((ms) => client.call('slow', ms)))).toEqual(delays);
   });
 
-  it('fails the other requests in flight on a connection whose request timed out, as they may have run', async () => {
-    const client = toPlain({ peer: 'nestjs-arrpc', pipeline: 2 });
-    const late = errorOf(client.call('slow', 300, { timeoutMs: 50 }));
-    const neighbour = errorOf(client.call('slow', 100));
+  it('lets the other requests in flight on a connection finish when one times out or is cancelled', async () => {
+    const client = toPlain({ peer: 'nestjs-arrpc', pipeline: 8 });
+    const late = errorOf(client.call('slow', 200, { timeoutMs: 50 }));
+    // An rxjs timeout unsubscribes: a cancellation.
+    const cancelled = errorOf(lastValueFrom(client.send('slow', 150).pipe(rxTimeout(30))));
+    const neighbours = Promise.all([client.call('slow', 100), client.call('slow', 50)]);
     expect(await late).toBeInstanceOf(RpcTimeoutException);
-    const error = await neighbour;
+    expect(await cancelled).toBeInstanceOf(TimeoutError);
+    // Answers come in order: theirs after the two given up, which were read and dropped.
+    expect(await neighbours).toEqual([100, 50]);
+    expect(await client.call('echo', 'after')).toBe('after');
+    expect(client.unwrap<ConnectionPool>().sockets).toHaveLength(1);
+  });
+
+  it('closes the connection when a cancelled answer is not back by its deadline, failing those behind it', async () => {
+    const client = toPlain({ peer: 'nestjs-arrpc', pipeline: 8 });
+    const controller = new AbortController();
+    const cancelled = errorOf(client.call('slow', 400, { timeoutMs: 150, signal: controller.signal }));
+    const behind = errorOf(client.call('slow', 10));
+    await expect.poll(() => running.max).toBe(2);
+    controller.abort();
+    expect(await cancelled).toBeInstanceOf(CancelledException);
+    const started = performance.now();
+    const error = await behind;
     expect(error).toBeInstanceOf(ConnectionLostException);
-    expect(error.cause).toBeInstanceOf(RpcTimeoutException);
+    expect(performance.now() - started).toBeLessThan(350);
+    expect(await client.call('echo', 'fresh')).toBe('fresh');
+  });
+
+  it('closes the connection when nothing but given-up requests is left in flight on it', async () => {
+    const client = toPlain({ peer: 'nestjs-arrpc', pipeline: 8 });
+    expect(await errorOf(client.call('slow', 200, { timeoutMs: 30 }))).toBeInstanceOf(RpcTimeoutException);
+    await expect.poll(() => client.unwrap<ConnectionPool>().sockets.length).toBe(0);
     expect(await client.call('echo', 'fresh')).toBe('fresh');
   });
 });

@@ -17,19 +17,12 @@ import {
   decodeMessage,
   type ConnectionPool,
 } from '../../../lib/index.js';
-import { startPythonPeer, type PeerHandler } from '../../support/python-peer.js';
+import { startPythonPeer } from '../../support/python-peer.js';
 import { unusedPort } from '../../support/sockets.js';
-import { clientFactory, errorOf, sleep, startHttpServer, startScriptedServer, useCleanup } from './helpers.js';
+import { clientFactory, delayedEcho, errorOf, sleep, startHttpServer, startScriptedServer, useCleanup } from './helpers.js';
 
 const track = useCleanup();
 const newClient = clientFactory(track);
-
-/** Echoes, after `delay` ms when the message is `{ delay, ... }`. */
-const delayedEcho: PeerHandler = async (value) => {
-  const delay = (value as { delay?: number } | null)?.delay;
-  if (delay) await sleep(delay);
-  return value;
-};
 
 /** Every value a status stream emits until the test ends. */
 function record<T>(status: Observable<T>): T[] {
@@ -239,7 +232,9 @@ describe('timeouts and cancellation', () => {
   it.each([2 ** 31, NaN])('refuses the call timeout %s, which no timer can wait', async (timeoutMs) => {
     const peer = track(await startPythonPeer());
     const client = newClient({ port: peer.port });
-    expect(await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1, { timeoutMs }))).toBeInstanceOf(TypeError);
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1, { timeoutMs }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as TypeError).message).toBe(`Invalid ArrpcClient.call option "timeoutMs": expected a number of milliseconds up to 2147483647, got ${timeoutMs}`);
     expect(peer.connections).toBe(0);
   });
 

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterEach } from 'vitest';
 import { ArrpcClient, type ArrpcClientOptions } from '../../../lib/index.js';
+import type { PeerHandler } from '../../support/python-peer.js';
 import { freeServerClose, listen } from '../../support/sockets.js';
 
 /** Something a test opened and must close. */
@@ -54,6 +55,13 @@ export async function errorOf(promise: Promise<unknown>): Promise<any> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** A Python peer handler that echoes, after `delay` ms when the message is `{ delay, ... }`. */
+export const delayedEcho: PeerHandler = async (value) => {
+  const delay = (value as { delay?: number } | null)?.delay;
+  if (delay) await sleep(delay);
+  return value;
+};
 
 /** A server that answers each chunk it reads with bytes of the test's choosing (small requests only). */
 export interface ScriptedServer {

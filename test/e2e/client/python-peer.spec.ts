@@ -14,8 +14,8 @@ import {
   signMessage,
   type ConnectionPool,
 } from '../../../lib/index.js';
-import { PYTHON_RECV_SIZE, startPythonPeer, type PeerHandler } from '../../support/python-peer.js';
-import { clientFactory, errorOf, sleep, useCleanup } from './helpers.js';
+import { PYTHON_RECV_SIZE, startPythonPeer } from '../../support/python-peer.js';
+import { clientFactory, delayedEcho, errorOf, useCleanup } from './helpers.js';
 
 const SECRET = 'python-peer-secret';
 /** Wait for an answer the reference never sends. */
@@ -23,13 +23,6 @@ const SILENCE_MS = 120;
 
 const track = useCleanup();
 const newClient = clientFactory(track);
-
-/** Echoes, after `delay` ms when the message is `{ delay, ... }`. */
-const delayedEcho: PeerHandler = async (value) => {
-  const delay = (value as { delay?: number } | null)?.delay;
-  if (delay) await sleep(delay);
-  return value;
-};
 
 describe('ArrpcClient against a Python-like server: one request in flight per connection', () => {
   it('serialises concurrent calls on one connection and gives each its own answer', async () => {

@@ -50,7 +50,7 @@ describeVectors('ArrpcClient against a Python-like server: every vector case wit
 
 /**
  * The Python client's result, as ArrpcClient reports it. Where they differ it is on purpose and
- * in the README: a falsy answer (0, false, "") is returned as it is, not as None; a dropped
+ * in docs/python.md: a falsy answer (0, false, "") is returned as it is, not as None; a dropped
  * connection is a ConnectionLostException, not None.
  */
 function expectOutcome(outcome: Outcome, vector: VectorCase): void {

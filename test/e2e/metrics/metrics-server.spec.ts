@@ -119,7 +119,7 @@ describe('standalone /metrics listener', () => {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
-    await expect(openMetricsServer({ port: -1 })).rejects.toThrow(/Invalid metrics port.*got -1/);
+    await expect(openMetricsServer({ port: -1 })).rejects.toThrow(/Invalid metrics server option "port": expected an integer from 0 to 65535, got -1/);
     await expect(openMetricsServer({ port: 70_000 })).rejects.toThrow(TypeError);
   });
 });

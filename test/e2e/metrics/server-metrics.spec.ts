@@ -10,10 +10,12 @@ import {
   UseInterceptors,
   type CallHandler,
   type CanActivate,
+  type LoggerService,
   type NestInterceptor,
+  type Type,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import { EventPattern, MessagePattern, Payload, RpcException, Transport } from '@nestjs/microservices';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Registry, register } from 'prom-client';
 import type { Observable } from 'rxjs';
@@ -87,8 +89,22 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
-async function start(options: ArrpcServerOptions = {}, controllers: (new () => object)[] = [MetricsController]): Promise<TestServer> {
-  const server = await startServer(controllers, { metrics: true, metricsPort: 0, registry: new Registry(), ...options });
+/**
+ * `controllers` as a pure microservice with `ArrpcMetricsModule` (which names the handlers) and
+ * `metrics: true`, recording into the test's own registry.
+ */
+async function start(
+  options: ArrpcServerOptions = {},
+  controllers: Type[] = [MetricsController],
+  { providers = [], logger = false }: { providers?: Type[]; logger?: LoggerService | false } = {},
+): Promise<TestServer> {
+  const registry = options.registry ?? new Registry();
+  const arrpc = new ArrpcServer({ port: 0, metrics: true, metricsPort: 0, ...options, registry });
+  const imports = [ArrpcMetricsModule.forRoot({ registry, defaultMetrics: false })];
+  const module = { module: class MetricsTestModule {}, imports, controllers, providers };
+  const app = await NestFactory.createMicroservice(module, { strategy: arrpc, logger });
+  await app.listen();
+  const server: TestServer = { app, server: arrpc, port: portOf(arrpc), close: () => app.close() };
   servers.push(server);
   return server;
 }
@@ -293,6 +309,17 @@ describe('ArrpcServer handler_func', () => {
 
     @EventPattern<string>('twice')
     secondListener(): void {}
+
+    // Registered on a TCP server only: the arrpc server's 'shared' is the method below.
+    @MessagePattern('shared', Transport.TCP)
+    forAnotherTransport(): string {
+      return 'tcp';
+    }
+
+    @MessagePattern('shared')
+    forThisTransport(): string {
+      return 'arrpc';
+    }
   }
 
   @Injectable({ scope: Scope.REQUEST })
@@ -312,43 +339,47 @@ describe('ArrpcServer handler_func', () => {
 
   it('is the method name behind guards, interceptors, chained events and request scope', async () => {
     const registry = new Registry();
-    @Module({ controllers: [WrappedController, ScopedController], providers: [PerRequest] })
-    class WrappedModule {}
-    const arrpc = new ArrpcServer({ port: 0, metrics: true, registry });
-    const app = await NestFactory.createMicroservice(WrappedModule, { strategy: arrpc, logger: false });
-    await app.listen();
-    const server: TestServer = { app, server: arrpc, port: portOf(arrpc), close: () => app.close() };
-    servers.push(server);
+    // No metricsPort: no listener, the registry is read directly.
+    const server = await start({ registry, metricsPort: undefined }, [WrappedController, ScopedController], { providers: [PerRequest] });
     const peer = await connect(server);
     expect(await peer.request({ cmd: 'guarded' }, null)).toBe('ok');
     await peer.sendEvent('twice', null);
     expect(await peer.next()).toBeNull();
     expect(await peer.request('scoped', null)).toBe('scoped');
+    expect(await peer.request('shared', null)).toBe('arrpc');
 
-    // No metricsPort: no listener, the registry is read directly.
     expect(server.server.getMetricsPort()).toBeUndefined();
     const families = parseExposition(await registry.metrics());
     const names = families.get('arrpc_server_req_seconds')!.samples.map((s) => s.labels['handler_func']).sort();
-    expect([...new Set(names)]).toEqual(['firstListener', 'guarded', 'perRequestMethod']);
+    expect([...new Set(names)]).toEqual(['firstListener', 'forThisTransport', 'guarded', 'perRequestMethod']);
   });
-});
 
-describe('ArrpcServer handler_func without a method', () => {
   it('is the pattern for a handler added by hand, and a warning says so', async () => {
     const registry = new Registry();
     const logger = new CapturingLogger();
-    const arrpc = new ArrpcServer({ port: 0, metrics: true, registry });
-    const app = await NestFactory.createMicroservice({ module: class EmptyModule {} }, { strategy: arrpc, logger });
-    arrpc.addHandler('by.hand', async (data: unknown) => data);
-    await app.listen();
-    const server: TestServer = { app, server: arrpc, port: portOf(arrpc), close: () => app.close() };
-    servers.push(server);
+    const server = await start({ registry }, [], { logger });
+    server.server.addHandler('by.hand', async (data: unknown) => data);
     const peer = await connect(server);
     expect(await peer.request('by.hand', 3)).toBe(3);
 
     const families = parseExposition(await registry.metrics());
     expect(sampleValue(families, 'arrpc_server_req_seconds_count', { handler_func: 'by.hand' })).toBe(1);
-    expect(logger.lines).toContainEqual(expect.stringMatching(/^warn metrics: handler_func is the pattern where .*"by\.hand"/));
+    expect(logger.lines).toContainEqual(expect.stringMatching(/^warn metrics: handler_func is the pattern "by\.hand"/));
+  });
+
+  it('is the pattern without ArrpcMetricsModule, and a warning names the module', async () => {
+    const registry = new Registry();
+    const logger = new CapturingLogger();
+    const server = await startServer([WrappedController], { metrics: true, registry }, logger);
+    servers.push(server);
+    const peer = await connect(server);
+    expect(await peer.request({ cmd: 'guarded' }, null)).toBe('ok');
+    expect(await peer.request({ cmd: 'guarded' }, null)).toBe('ok');
+
+    const families = parseExposition(await registry.metrics());
+    expect(sampleValue(families, 'arrpc_server_req_seconds_count', { handler_func: '{"cmd":"guarded"}' })).toBe(2);
+    const warnings = logger.lines.filter((line) => line.startsWith('warn metrics: handler_func'));
+    expect(warnings).toEqual([expect.stringContaining('no method names learnt (import ArrpcMetricsModule.forRoot() in the app')]);
   });
 });
 

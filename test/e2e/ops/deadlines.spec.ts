@@ -51,7 +51,7 @@ class DeadlineController {
     return 'ran';
   }
 
-  /** Calls another service within this request's deadline, as the README shows. */
+  /** Calls another service within this request's deadline, as docs/operations.md shows. */
   @MessagePattern('relay')
   async relay(@Ctx() ctx: ArrpcContext): Promise<unknown> {
     const downstream = new ArrpcClient({ port: downstreamPort, peer: 'nestjs-arrpc' });

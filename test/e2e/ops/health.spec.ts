@@ -214,13 +214,15 @@ describe('ArrpcHealthIndicator behind a terminus /health route', () => {
     const peer = track(await startPythonPeer());
     const health = track(await startHealthApp(client({ port: peer.port })));
 
-    await expect(health.indicator.pingCheck('backend', track(new ArrpcClient({ port: peer.port })))).rejects.toThrow(/needs a probe/);
+    await expect(health.indicator.pingCheck('backend', track(new ArrpcClient({ port: peer.port })))).rejects.toThrow(/^Invalid ArrpcHealthIndicator option "probe": required for a peer .python. client/);
     expect((await health.health()).httpStatus).toBe(500);
     expect(peer.connections).toBe(0);
   });
 
   it('refuses a bad timeout', async () => {
     const health = track(await startHealthApp(client({ port: 1, peer: 'nestjs-arrpc' })));
-    await expect(health.indicator.pingCheck('backend', client({ port: 1, peer: 'nestjs-arrpc' }), { timeout: 0 })).rejects.toThrow(TypeError);
+    await expect(health.indicator.pingCheck('backend', client({ port: 1, peer: 'nestjs-arrpc' }), { timeout: 0 })).rejects.toThrow(
+      /^Invalid ArrpcHealthIndicator option "timeout": expected a number of milliseconds above 0, at most 2147483647, got 0$/,
+    );
   });
 });

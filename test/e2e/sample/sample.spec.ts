@@ -1,4 +1,4 @@
-// The sample, started as the README says (`tsc -p tsconfig.sample.json`, then
+// The sample, started as docs/sample.md says (`tsc -p tsconfig.sample.json`, then
 // `ARRPC_PORT=0 HTTP_PORT=0 node dist/sample/main.js`), reached every way a user would: an
 // ArrpcClient, a Python-style client, the CLI, HTTP and /metrics; then stopped with SIGTERM.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,15 @@ describe('the sample', () => {
     expect(await json(refused)).toMatchObject({ status: 502, body: { error: 'RemoteRpcException', code: 'ARRPC_ERR_REMOTE' } });
   });
 
+  it('serves /health: ArrpcHealthIndicator pings its own arrpc server', async () => {
+    const { status, body } = await json(fetch(`${sample.http}/health`));
+    const endpoint = `127.0.0.1:${sample.arrpcPort}`;
+    expect({ status, body }).toMatchObject({
+      status: 200,
+      body: { status: 'ok', info: { arrpc: { status: 'up', endpoints: { [endpoint]: { status: 'up', state: 'up' } } } } },
+    });
+  });
+
   it('serves /metrics with the arrpc server and client metrics', async () => {
     const response = await fetch(`${sample.http}/metrics`);
     expect(response.status).toBe(200);
@@ -129,6 +138,8 @@ describe('the sample with ARRPC_AUTH_SECRET and TLS', () => {
       expect(await client.call('prices.get', 'apple')).toEqual({ sku: 'apple', price: 1.25 });
       await expect(unsigned.call('prices.get', 'apple')).rejects.toMatchObject({ code: 'ARRPC_ERR_AUTH' });
       expect(await json(fetch(`${sample.http}/prices/cherry`))).toEqual({ status: 200, body: { sku: 'cherry', price: 4.75 } });
+      // /health's own client signs and pins the certificate too.
+      expect(await json(fetch(`${sample.http}/health`))).toMatchObject({ status: 200, body: { status: 'ok' } });
       const cli = await runNode([CLI_ENTRY, 'call', `127.0.0.1:${sample.arrpcPort}`, '--tls-ca', certFile, '--self-signed', '--secret', 's3cret', '{"sku": "banana"}']);
       expect(cli).toMatchObject({ code: 0, stdout: '{"sku":"banana","price":0.5}\n' });
     } finally {

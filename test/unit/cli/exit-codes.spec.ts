@@ -13,7 +13,7 @@ import {
   UnavailableException,
   UnsendableRequestException,
 } from '../../../lib/index.js';
-import { CliExitCode, exitCodeOf, formatCliError, ListenError, UsageError } from '../../../lib/cli/exit-codes.js';
+import { CliExitCode, exitCodeOf, formatCliError, HintedError, ListenError, mayBeTlsServer, UsageError } from '../../../lib/cli/exit-codes.js';
 
 const at = { endpoint: '127.0.0.1:4000', pattern: 'p' };
 
@@ -39,6 +39,11 @@ describe('CLI exit codes', () => {
     expect(exitCodeOf(error)).toBe(code);
   });
 
+  it('of a hinted error are those of the error it carries', () => {
+    expect(exitCodeOf(new HintedError(new ConnectionLostException(at), 'hint'))).toBe(CliExitCode.Exchange);
+    expect(exitCodeOf(new HintedError(new RpcTimeoutException(at, 300), 'hint'))).toBe(CliExitCode.Timeout);
+  });
+
   it('are distinct for distinct failures', () => {
     const codes = Object.values(CliExitCode);
     expect(new Set(codes).size).toBe(codes.length);
@@ -55,5 +60,24 @@ describe('CLI error lines', () => {
   it('add the last attempt’s cause to a ConnectException', () => {
     const error = new ConnectException(at, 2, new Error('connect ECONNREFUSED 127.0.0.1:4000'));
     expect(formatCliError(error)).toBe('ConnectException: Failed to connect to 127.0.0.1:4000 with 2 attempts: connect ECONNREFUSED 127.0.0.1:4000');
+  });
+});
+
+describe('CLI TLS hint', () => {
+  it.each([
+    ['ConnectionLostException (the server closed on an unreadable TLS record)', new ConnectionLostException(at), true],
+    ['InvalidResponseException', new InvalidResponseException(at, new Error('0xc1')), true],
+    ['RpcTimeoutException of the call (the server waits for the rest of a record)', new RpcTimeoutException(at, 300), true],
+    ["RpcTimeoutException of the server's deadline (it answered)", new RpcTimeoutException(at, undefined, 'deadline passed'), false],
+    ['ConnectException', new ConnectException(at, 1), false],
+    ['RemoteRpcException', new RemoteRpcException({ kind: RemoteErrorKind.Rpc, message: 'no', error: 'no' }, at), false],
+    ['AuthException', new AuthException('refused', at), false],
+    ['UsageError', new UsageError('bad'), false],
+  ])('%s: %s', (_name, error, hinted) => {
+    expect(mayBeTlsServer(error)).toBe(hinted);
+  });
+
+  it('follows the error on its line', () => {
+    expect(formatCliError(new HintedError(new RpcTimeoutException(at, 300), 'try --tls-ca FILE'))).toBe('RpcTimeoutException: Timed out (try --tls-ca FILE)');
   });
 });

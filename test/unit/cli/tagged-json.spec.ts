@@ -36,6 +36,20 @@ describe('tagged JSON', () => {
     expect(Object.getOwnPropertyDescriptor(converted, '__proto__')?.value).toBe(1n);
   });
 
+  it.each([
+    ['$bin', { $bin: 'zz' }, '"zz"'],
+    ['$bin', { $bin: 'abc' }, '"abc"'],
+    ['$bin', { $bin: '00 ff' }, '"00 ff"'],
+    ['$bin', { $bin: 255 }, '255'],
+    ['$ext', { $ext: [7, '0g'] }, '"0g"'],
+  ])('refuses a %s that is not hex digits in pairs: %j', (tag, tagged, shown) => {
+    expect(() => fromTaggedJson(tagged)).toThrowError(`"${tag}" must be hex digits in pairs, not ${shown}`);
+  });
+
+  it('reads an empty $bin as no bytes', () => {
+    expect(fromTaggedJson({ $bin: '' })).toEqual(new Uint8Array());
+  });
+
   it('refuses a $float that is not a Python float repr', () => {
     expect(() => fromTaggedJson({ $float: 'abc' })).toThrowError(/Python float/);
   });

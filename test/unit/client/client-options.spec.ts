@@ -9,6 +9,7 @@ import {
   DEFAULT_EJECTION_BACKOFF_MAX_MS,
   DEFAULT_EJECTION_BACKOFF_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_QUEUED,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
@@ -48,6 +49,7 @@ describe('resolveClientOptions', () => {
       poolSize: DEFAULT_POOL_SIZE,
       pipeline: DEFAULT_PIPELINE,
       peer: DEFAULT_PEER,
+      maxQueued: DEFAULT_MAX_QUEUED,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
       debug: false,
       metrics: false,
@@ -62,6 +64,7 @@ describe('resolveClientOptions', () => {
     expect([DEFAULT_BALANCE, DEFAULT_RESOLVE_INTERVAL_MS, DEFAULT_EJECT_AFTER_FAILURES]).toEqual(['p2c', 30_000, 3]);
     expect([DEFAULT_EJECTION_BACKOFF_MS, DEFAULT_EJECTION_BACKOFF_MAX_MS]).toEqual([1_000, 30_000]);
     expect(DEFAULT_RETRY_BUDGET).toEqual({ ratio: 0.2, windowMs: 10_000, minPerSecond: 10 });
+    expect(DEFAULT_MAX_QUEUED).toBe(10_000);
   });
 
   it('keeps what is given', () => {
@@ -78,7 +81,7 @@ describe('resolveClientOptions', () => {
   });
 
   it('requires the port', () => {
-    expect(() => resolveClientOptions({})).toThrow('ArrpcClient option "port" is required (or "endpoints")');
+    expect(() => resolveClientOptions({})).toThrow('Invalid ArrpcClient option "port": required (or "endpoints")');
     expect(() => resolveClientOptions(undefined)).toThrow(/"port"/);
   });
 
@@ -112,32 +115,33 @@ describe('resolveClientOptions', () => {
   });
 
   it.each<[string, ArrpcClientOptions, RegExp]>([
-    ['endpoints with a port', { endpoints: ['a:1'], port: 2 }, /"endpoints" and "host"\/"port" exclude each other/],
-    ['endpoints with a host', { endpoints: ['a:1'], host: 'b' }, /exclude each other/],
-    ['empty endpoints', { endpoints: [] }, /"endpoints": expected a non-empty array of 'host:port' strings, got an array/],
+    ['endpoints with a port', { endpoints: ['a:1'], port: 2 }, /^Invalid ArrpcClient option "endpoints": excludes "host" and "port"/],
+    ['endpoints with a host', { endpoints: ['a:1'], host: 'b' }, /excludes "host" and "port"/],
+    ['empty endpoints', { endpoints: [] }, /"endpoints": expected a non-empty array of 'host:port' strings, got an empty array/],
     ['an endpoint without a port', { endpoints: ['a'] }, /"endpoints": expected 'host:port' strings.*got "a"/],
     ['an endpoint on port 0', { endpoints: ['a:0'] }, /"endpoints".*got "a:0"/],
     ['a bare IPv6 endpoint', { endpoints: ['::1:4000'] }, /"endpoints".*got "::1:4000"/],
     ['an endpoint twice', { endpoints: ['a:1', 'A:1'] }, /"endpoints": "A:1" is listed twice/],
     ['resolve dns with endpoints', { endpoints: ['a:1'], resolve: 'dns' }, /'dns' looks up "host"/],
     ['an unknown resolve', { port: 1, resolve: 'srv' as never }, /"resolve": expected 'none' or 'dns', got "srv"/],
-    ['lookup without dns', { port: 1, lookup: () => {} }, /"lookup" needs resolve: 'dns'/],
-    ['resolveIntervalMs without dns', { port: 1, resolveIntervalMs: 5 }, /"resolveIntervalMs" needs resolve: 'dns'/],
+    ['lookup without dns', { port: 1, lookup: () => {} }, /^Invalid ArrpcClient option "lookup": needs resolve: 'dns'$/],
+    ['resolveIntervalMs without dns', { port: 1, resolveIntervalMs: 5 }, /"resolveIntervalMs": needs resolve: 'dns'/],
     ['a lookup that is not a function', { port: 1, resolve: 'dns', lookup: 'dns' as never }, /"lookup": expected a function/],
     ['a negative resolveIntervalMs', { port: 1, resolve: 'dns', resolveIntervalMs: -1 }, /"resolveIntervalMs".*\(0 for none\), got -1/],
     ['an unknown balance', { port: 1, balance: 'random' as never }, /"balance": expected 'p2c' or 'round-robin', got "random"/],
     ['a negative maxConnectionAgeMs', { port: 1, maxConnectionAgeMs: -1 }, /"maxConnectionAgeMs".*got -1/],
-    ['ejectAfterFailures 0', { port: 1, ejectAfterFailures: 0 }, /"ejectAfterFailures": expected an integer from 1 up, got 0/],
+    ['maxQueued 0', { port: 1, maxQueued: 0 }, /"maxQueued": expected an integer from 1 up, got 0/],
+    ['ejectAfterFailures -1', { port: 1, ejectAfterFailures: -1 }, /"ejectAfterFailures": expected an integer from 0 up, got -1/],
     ['ejectionBackoffMs 0', { port: 1, ejectionBackoffMs: 0 }, /"ejectionBackoffMs": expected a number of milliseconds above 0/],
     ['a cap below the back-off', { port: 1, ejectionBackoffMs: 500, ejectionBackoffMaxMs: 100 }, /"ejectionBackoffMaxMs": 100 is below "ejectionBackoffMs" \(500\)/],
-    ['a probe toward nestjs-arrpc', { port: 1, peer: 'nestjs-arrpc', probe: { message: 1 } }, /"probe" is for peer 'python'/],
+    ['a probe toward nestjs-arrpc', { port: 1, peer: 'nestjs-arrpc', probe: { message: 1 } }, /"probe": is for peer 'python'/],
     ['a probe without message', { port: 1, probe: {} as never }, /"probe": expected \{ message, expect\? \}/],
     ['a probe message with no MessagePack form', { port: 1, probe: { message: () => 1 } }, /"probe.message"/],
     ['idempotentPatterns false', { port: 1, idempotentPatterns: false as never }, /"idempotentPatterns": expected true or an array of non-empty pattern strings, got false/],
     ['an empty idempotent pattern', { port: 1, idempotentPatterns: [''] }, /"idempotentPatterns"/],
     ['a negative retry ratio', { port: 1, retryBudget: { ratio: -0.1 } }, /"retryBudget.ratio": expected a finite number, 0 or more, got -0.1/],
     ['a retry window of 0', { port: 1, retryBudget: { windowMs: 0 } }, /"retryBudget.windowMs"/],
-    ['an unknown retryBudget key', { port: 1, retryBudget: { percent: 1 } as never }, /Unknown ArrpcClient option "retryBudget.percent"/],
+    ['an unknown retryBudget key', { port: 1, retryBudget: { percent: 1 } as never }, /^Invalid ArrpcClient option "retryBudget.percent": no such option$/],
   ])('refuses %s, naming the option', (_name, options, message) => {
     expect(() => resolveClientOptions(options)).toThrow(TypeError);
     expect(() => resolveClientOptions(options)).toThrow(message);
@@ -182,15 +186,15 @@ describe('resolveClientOptions', () => {
   });
 
   it('refuses tlsSelfSigned without the certificate to trust', () => {
-    expect(() => resolveClientOptions({ port: 1, tlsSelfSigned: true })).toThrow(/"tlsSelfSigned" needs "tlsCaFile"/);
+    expect(() => resolveClientOptions({ port: 1, tlsSelfSigned: true })).toThrow(/"tlsSelfSigned": needs "tlsCaFile"/);
   });
 
   it('refuses an unknown option, so a misspelt one is not silently ignored', () => {
-    expect(() => resolveClientOptions({ port: 1, timeoutMs: 5 } as never)).toThrow('Unknown ArrpcClient option "timeoutMs"');
+    expect(() => resolveClientOptions({ port: 1, timeoutMs: 5 } as never)).toThrow('Invalid ArrpcClient option "timeoutMs": no such option');
   });
 
   it('never shows the secret in its error', () => {
     expect(() => resolveClientOptions({ port: 1, authSecret: '' })).toThrow(/"authSecret": expected a non-empty string, got an empty string/);
-    expect(() => resolveClientOptions({ port: 1, authSecret: 12345 as never })).toThrow(/got number$/);
+    expect(() => resolveClientOptions({ port: 1, authSecret: 12345 as never })).toThrow(/"authSecret": expected a non-empty string, got a number$/);
   });
 });

@@ -11,6 +11,12 @@ describe('Ejection', () => {
     expect(ejection.consecutiveFailures).toBe(3);
   });
 
+  it('never ejects with afterFailures 0', () => {
+    const ejection = new Ejection({ afterFailures: 0, backoffMs: 1_000, backoffMaxMs: 30_000 });
+    expect(Array.from({ length: 5 }, () => ejection.fail())).toEqual([false, false, false, false, false]);
+    expect(ejection.consecutiveFailures).toBe(5);
+  });
+
   it('waits 1 s before the first probe, doubling after each failed one up to 30 s', () => {
     const ejection = new Ejection({ afterFailures: 3, backoffMs: 1_000, backoffMaxMs: 30_000 });
     const delays: number[] = [];

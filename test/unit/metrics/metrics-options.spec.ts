@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_METRICS_HISTOGRAM_BUCKETS,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
+  ArrpcMetricsModule,
   createClientMetricsRecorder,
   createServerMetricsRecorder,
   type ArrpcMetricsOptions,
@@ -26,14 +27,14 @@ describe('resolveMetricsOptions', () => {
   });
 
   it.each<[string, unknown, RegExp]>([
-    ['maxErrorReasons', -1, /"maxErrorReasons": expected an integer, 0 or more, got -1/],
+    ['maxErrorReasons', -1, /^Invalid metrics recorder option "maxErrorReasons": expected an integer from 0 up, got -1$/],
     ['maxErrorReasons', 1.5, /"maxErrorReasons".*got 1.5/],
     ['maxErrorReasons', '10', /"maxErrorReasons".*got "10"/],
     ['histogram', 'yes', /"histogram": expected a boolean or \{ buckets \}, got "yes"/],
-    ['histogram', { buckets: [] }, /"histogram.buckets".*got \[\]/],
+    ['histogram', { buckets: [] }, /"histogram.buckets".*got an empty array/],
     ['histogram', { buckets: [1, 0.5] }, /"histogram.buckets".*strictly increasing.*got \[1, 0.5\]/],
     ['histogram', { buckets: [0.1, Infinity] }, /"histogram.buckets".*got \[0.1, Infinity\]/],
-    ['registry', {}, /"registry": expected a prom-client Registry, got Object/],
+    ['registry', {}, /"registry": expected a prom-client Registry, got an object/],
   ])('refuses %s = %j, naming it', (name, value, message) => {
     const options = { [name]: value } as ArrpcMetricsOptions;
     expect(() => resolveMetricsOptions(options)).toThrow(TypeError);
@@ -41,5 +42,17 @@ describe('resolveMetricsOptions', () => {
     // The factories check their options before registering anything.
     expect(() => createServerMetricsRecorder(options)).toThrow(message);
     expect(() => createClientMetricsRecorder(options)).toThrow(message);
+  });
+});
+
+describe('ArrpcMetricsModule.forRoot', () => {
+  it.each<[string, object, string]>([
+    ['a registry that is not one', { registry: {} }, 'Invalid ArrpcMetricsModule option "registry": expected a prom-client Registry, got an object'],
+    ['an empty path', { path: '' }, 'Invalid ArrpcMetricsModule option "path": expected a non-empty string, got ""'],
+    ['a non-boolean defaultMetrics', { defaultMetrics: 'no' }, 'Invalid ArrpcMetricsModule option "defaultMetrics": expected true or false, got "no"'],
+    ['a non-boolean isGlobal', { isGlobal: 1 }, 'Invalid ArrpcMetricsModule option "isGlobal": expected true or false, got 1'],
+    ['a misspelt option', { regsitry: new Registry() }, 'Invalid ArrpcMetricsModule option "regsitry": no such option'],
+  ])('refuses %s, in the format of every option error', (_name, options, message) => {
+    expect(() => ArrpcMetricsModule.forRoot(options as never)).toThrow(new TypeError(message));
   });
 });

@@ -91,33 +91,40 @@ describe('resolveServerOptions', () => {
     expect(resolveServerOptions({ metricsHistogram: {} }).metricsHistogram).toEqual({});
   });
 
-  it.each<[string, ArrpcServerOptions, RegExp]>([
-    ['a non-boolean metrics', { metrics: 1 as never }, /ArrpcServerOptions\.metrics must be a boolean, got 1/],
-    ['a metrics port out of range', { metricsPort: 65_536 }, /metricsPort must be an integer from 0 to 65535, got 65536/],
-    ['a registry that is not one', { registry: {} as never }, /registry must be a prom-client Registry, got an object/],
-    ['a histogram that is neither', { metricsHistogram: 'yes' as never }, /metricsHistogram must be a boolean or \{ buckets \}, got "yes"/],
-    ['buckets out of order', { metricsHistogram: { buckets: [1, 0.5] } }, /metricsHistogram\.buckets must be a non-empty array of finite, strictly increasing numbers/],
-    ['empty buckets', { metricsHistogram: { buckets: [] } }, /metricsHistogram\.buckets must be/],
-    ['a negative reason bound', { metricsMaxErrorReasons: -1 }, /metricsMaxErrorReasons must be an integer at least 0, got -1/],
-    ['a port out of range', { port: 70_000 }, /ArrpcServerOptions\.port must be an integer from 0 to 65535, got 70000/],
-    ['a fractional limit', { maxMessageBytes: 1.5 }, /maxMessageBytes must be an integer at least 1, got 1\.5/],
-    ['a zero message size', { maxMessageBytes: 0 }, /maxMessageBytes .* got 0/],
-    ['a zero depth', { maxDepth: 0 }, /maxDepth .* got 0/],
-    ['a zero concurrency', { maxConcurrentPerConnection: 0 }, /maxConcurrentPerConnection .* got 0/],
-    ['a negative timeout', { idleTimeoutMs: -1 }, /idleTimeoutMs .* got -1/],
-    ['a timeout setTimeout cannot hold', { drainTimeoutMs: 2 ** 31 }, /drainTimeoutMs must be an integer from 0 to 2147483647/],
-    ['a string port', { port: '80' as never }, /port .* got "80"/],
-    ['an empty host', { host: '' }, /host must be a non-empty string, got ""/],
-    ['a non-boolean debug', { debug: 'yes' as never }, /debug must be a boolean, got "yes"/],
-    ['a non-function resolvePattern', { resolvePattern: 'x' as never }, /resolvePattern must be a function/],
-    ['a cert file without its key', { tlsCertFile: 'a.crt' }, /tlsCertFile and tlsKeyFile must be given together/],
-    ['tls without a certificate', { tls: { requestCert: true } }, /tls needs a certificate/],
-    ['a misspelt option', { authsecret: 'x' } as never, /unknown option "authsecret"/],
+  it.each<[string, ArrpcServerOptions, string | RegExp]>([
+    ['a non-boolean metrics', { metrics: 1 as never }, 'Invalid ArrpcServer option "metrics": expected true or false, got 1'],
+    ['a metrics port out of range', { metricsPort: 65_536 }, 'Invalid ArrpcServer option "metricsPort": expected an integer from 0 to 65535, got 65536'],
+    ['a registry that is not one', { registry: {} as never }, 'Invalid ArrpcServer option "registry": expected a prom-client Registry, got an object'],
+    ['a histogram that is neither', { metricsHistogram: 'yes' as never }, 'Invalid ArrpcServer option "metricsHistogram": expected a boolean or { buckets }, got "yes"'],
+    ['buckets out of order', { metricsHistogram: { buckets: [1, 0.5] } }, 'Invalid ArrpcServer option "metricsHistogram.buckets": expected a non-empty array of finite, strictly increasing numbers, got [1, 0.5]'],
+    ['empty buckets', { metricsHistogram: { buckets: [] } }, /"metricsHistogram\.buckets": expected .* got an empty array$/],
+    ['a negative reason bound', { metricsMaxErrorReasons: -1 }, 'Invalid ArrpcServer option "metricsMaxErrorReasons": expected an integer from 0 up, got -1'],
+    ['a port out of range', { port: 70_000 }, 'Invalid ArrpcServer option "port": expected an integer from 0 to 65535, got 70000'],
+    ['a negative port', { port: -1 }, 'Invalid ArrpcServer option "port": expected an integer from 0 to 65535, got -1'],
+    ['a fractional limit', { maxMessageBytes: 1.5 }, 'Invalid ArrpcServer option "maxMessageBytes": expected an integer from 1 up, got 1.5'],
+    ['a zero message size', { maxMessageBytes: 0 }, /"maxMessageBytes": .* got 0$/],
+    ['a zero depth', { maxDepth: 0 }, /"maxDepth": .* got 0$/],
+    ['a zero concurrency', { maxConcurrentPerConnection: 0 }, /"maxConcurrentPerConnection": .* got 0$/],
+    ['a negative timeout', { idleTimeoutMs: -1 }, /"idleTimeoutMs": .* got -1$/],
+    ['a timeout setTimeout cannot hold', { drainTimeoutMs: 2 ** 31 }, 'Invalid ArrpcServer option "drainTimeoutMs": expected an integer from 0 to 2147483647, got 2147483648'],
+    ['a string port', { port: '80' as never }, /"port": .* got "80"$/],
+    ['an empty host', { host: '' }, 'Invalid ArrpcServer option "host": expected a non-empty string, got ""'],
+    ['a non-boolean debug', { debug: 'yes' as never }, 'Invalid ArrpcServer option "debug": expected true or false, got "yes"'],
+    ['a non-function resolvePattern', { resolvePattern: 'x' as never }, 'Invalid ArrpcServer option "resolvePattern": expected a function, got "x"'],
+    ['a cert file without its key', { tlsCertFile: 'a.crt' }, 'Invalid ArrpcServer option "tlsCertFile": needs "tlsKeyFile": give both or neither'],
+    ['a key file without its cert', { tlsKeyFile: 'a.key' }, 'Invalid ArrpcServer option "tlsKeyFile": needs "tlsCertFile": give both or neither'],
+    ['tls without a certificate', { tls: { requestCert: true } }, /^Invalid ArrpcServer option "tls": needs a certificate/],
+    ['a misspelt option', { authsecret: 'x' } as never, 'Invalid ArrpcServer option "authsecret": no such option'],
   ])('refuses %s, naming the option and the value', (_name, options, message) => {
+    expect(() => resolveServerOptions(options)).toThrow(TypeError);
     expect(() => resolveServerOptions(options)).toThrow(message);
   });
 
+  it('refuses options that are not an object', () => {
+    expect(() => resolveServerOptions(5 as never)).toThrow('Invalid ArrpcServer options: expected an object, got 5');
+  });
+
   it.each([[''], [42]])('refuses the authSecret %j without printing it', (secret) => {
-    expect(() => resolveServerOptions({ authSecret: secret as string })).toThrow(/authSecret must be a non-empty string, got a (string|number)$/);
+    expect(() => resolveServerOptions({ authSecret: secret as string })).toThrow(/^Invalid ArrpcServer option "authSecret": expected a non-empty string, got (an empty string|a number)$/);
   });
 });

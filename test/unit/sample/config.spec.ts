@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { clientOptions, readSampleConfig, SAMPLE_ARRPC_PORT, SAMPLE_HTTP_PORT, SampleConfigError, serverOptions } from '../../../sample/config.js';
+import {
+  clientOptions,
+  readSampleConfig,
+  SAMPLE_ARRPC_PORT,
+  SAMPLE_HTTP_PORT,
+  SampleConfigError,
+  selfClientOptions,
+  serverOptions,
+} from '../../../sample/config.js';
 
 describe('the sample’s environment', () => {
   it('defaults to ports for humans, calling itself, nothing switched on', async () => {
@@ -16,16 +24,18 @@ describe('the sample’s environment', () => {
     expect(config.httpPort).toBe(0);
   });
 
-  it('calls ARRPC_UPSTREAM, leaving ARRPC_PORT=0 to the server', async () => {
+  it('calls ARRPC_UPSTREAM, and still picks ARRPC_PORT=0 beforehand for /health to check', async () => {
     const config = await readSampleConfig({ ARRPC_PORT: '0', ARRPC_UPSTREAM: '[::1]:8080' });
-    expect(config.arrpcPort).toBe(0);
     expect(clientOptions(config)).toMatchObject({ host: '::1', port: 8080 });
+    expect(config.arrpcPort).toBeGreaterThan(0);
+    expect(selfClientOptions(config)).toMatchObject({ host: '127.0.0.1', port: config.arrpcPort, peer: 'nestjs-arrpc' });
   });
 
   it('listens on ARRPC_HOST and, listening everywhere, still calls itself on loopback', async () => {
     const config = await readSampleConfig({ ARRPC_HOST: '0.0.0.0' });
     expect(serverOptions(config)).toMatchObject({ host: '0.0.0.0' });
     expect(config.upstream).toMatchObject({ host: '127.0.0.1', isSelf: true });
+    expect(selfClientOptions(config)).toMatchObject({ host: '127.0.0.1' });
   });
 
   it('balances over every address of the upstream with ARRPC_UPSTREAM_RESOLVE=dns', async () => {
@@ -39,6 +49,12 @@ describe('the sample’s environment', () => {
     const config = await readSampleConfig({ ARRPC_TLS_CERT_FILE: 'server.crt', ARRPC_TLS_KEY_FILE: 'server.key', ARRPC_AUTH_SECRET: 's' });
     expect(clientOptions(config)).toMatchObject({ tlsCaFile: 'server.crt', tlsSelfSigned: true, authSecret: 's' });
     expect(serverOptions(config)).toMatchObject({ tlsCertFile: 'server.crt', tlsKeyFile: 'server.key', authSecret: 's' });
+  });
+
+  it("checks its own server, for /health, with its own certificate and secret whatever the upstream is", async () => {
+    const env = { ARRPC_UPSTREAM: 'py:8443', ARRPC_TLS_CERT_FILE: 'server.crt', ARRPC_TLS_KEY_FILE: 'server.key', ARRPC_AUTH_SECRET: 's' };
+    expect(selfClientOptions(await readSampleConfig(env))).toMatchObject({ tlsCaFile: 'server.crt', tlsSelfSigned: true, authSecret: 's' });
+    expect(selfClientOptions(await readSampleConfig({}))).not.toHaveProperty('tlsCaFile');
   });
 
   it('verifies another upstream with ARRPC_TLS_CA_FILE, pinned with ARRPC_TLS_SELF_SIGNED=1', async () => {
