@@ -171,6 +171,7 @@ export {
   RemoteRpcException,
   RpcTimeoutException,
   UnavailableException,
+  UnsendableRequestException,
   type ArrpcConnectAttempt,
   type ArrpcErrorContext,
 } from './errors/index.js';

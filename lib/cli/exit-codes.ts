@@ -11,7 +11,7 @@ export const CliExitCode = {
   Ok: 0,
   /** The handler raised `RpcException` (`RemoteRpcException`). */
   Remote: 1,
-  /** A bad flag, a missing argument, or a message that is not (tagged) JSON. */
+  /** A bad flag, a missing argument, or a message that is not (tagged) JSON or cannot be sent (`UnsendableRequestException`). */
   Usage: 2,
   /** No connection after `--retries` attempts (`ConnectException`); `serve` could not listen. */
   Connect: 3,
@@ -61,6 +61,8 @@ const BY_CLIENT_CODE: Readonly<Record<ArrpcErrorCode, CliExitCode>> = {
   ARRPC_ERR_CANCELLED: CliExitCode.Exchange,
   ARRPC_ERR_CLIENT_CLOSED: CliExitCode.Exchange,
   ARRPC_ERR_QUEUE_FULL: CliExitCode.Exchange,
+  // The message itself cannot be sent to a Python server: the input is at fault, as below.
+  ARRPC_ERR_UNSENDABLE: CliExitCode.Usage,
 };
 
 /** The exit code for an error a command ended with. */

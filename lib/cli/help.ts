@@ -18,7 +18,8 @@ const TAGS = `Values are JSON, with tags for what JSON cannot hold (the tags of 
 const EXIT_CODES = `Exit codes:
   0   the answer was printed (call), or the server stopped on a signal (serve)
   1   the handler raised RpcException (RemoteRpcException)
-  2   usage: a bad flag, a missing argument, a message that is not JSON
+  2   usage: a bad flag, a missing argument, a message that is not JSON,
+      or one a Python server could not read (UnsendableRequestException)
   3   no connection after --retries attempts (ConnectException); serve could not listen
   4   --timeout passed (RpcTimeoutException)
   5   the server refused the signature (AuthException)

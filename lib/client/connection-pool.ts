@@ -140,8 +140,10 @@ export class ConnectionPool {
       if (tried.length === 0) tried.push({ endpoint: this.target, attempts: 0, skipped: `DNS lookup failed: ${this.lookupError?.message}` });
       throw new ConnectException({ endpoint: tried[0]!.endpoint }, 0, this.lookupError, tried);
     }
+    const openings = candidates.map((endpoint) => endpoint.ensureOpen());
+    this.refreshStatus();
     try {
-      await Promise.any(candidates.map((endpoint) => endpoint.ensureOpen()));
+      await Promise.any(openings);
     } catch (error) {
       if (this.closed) throw new ClientClosedException({ endpoint: candidates[0]!.address });
       const errors = (error as AggregateError).errors;
@@ -313,11 +315,15 @@ export class ConnectionPool {
     return this.recorder.enabled ? this.recorder.forEndpoint('', ...this.signedTls) : undefined;
   }
 
+  /**
+   * Nest's contract: `connecting`, then `connected` or `disconnected`. An endpoint whose first
+   * connection just opened (`onOpen`) is still connecting until it is marked up.
+   */
   private refreshStatus(): void {
     const endpoints = this.set.endpoints;
     const status = endpoints.some((endpoint) => endpoint.state === 'up')
       ? ArrpcStatus.Connected
-      : endpoints.some((endpoint) => endpoint.openingCount > 0)
+      : endpoints.some((endpoint) => endpoint.openingCount > 0 || (endpoint.state === 'idle' && endpoint.connections.length > 0))
         ? ArrpcStatus.Connecting
         : ArrpcStatus.Disconnected;
     if (status === this.status) return;

@@ -10,16 +10,10 @@ import {
   type ArrpcErrorContext,
   type ArrpcException,
 } from '../errors/index.js';
-import {
-  MessageDecoder,
-  MessageEncoder,
-  parseRemoteError,
-  RemoteErrorKind,
-  type ArrpcProtocolError,
-  type DecoderLimits,
-} from '../protocol/index.js';
+import { MessageEncoder, parseRemoteError, type DecoderLimits } from '../protocol/index.js';
+import { AnswerReader, type Answer } from './answer-reader.js';
 import type { PendingRequest, RequestLine } from './pending-request.js';
-import { encodeRequest, type RequestEncoding } from './request-encoding.js';
+import { answerErrorKinds, encodeRequest, encodingFailure, type RequestEncoding } from './request-encoding.js';
 
 /** Fixed for every connection of one client. */
 export interface ConnectionSettings {
@@ -88,7 +82,7 @@ export class Connection implements RequestLine {
   /** Requests given up while others waited behind them, with when their answer must come by. */
   private readonly discards = new Map<PendingRequest, number>();
   private discardTimer: NodeJS.Timeout | undefined;
-  private readonly decoder: MessageDecoder;
+  private readonly reader: AnswerReader;
   private readonly encoder = new MessageEncoder();
   private closed = false;
   private retiring = false;
@@ -104,7 +98,7 @@ export class Connection implements RequestLine {
     private readonly settings: ConnectionSettings,
     private readonly owner: ConnectionOwner,
   ) {
-    this.decoder = new MessageDecoder(settings.limits);
+    this.reader = new AnswerReader(settings.limits);
     this.whenClosed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.shut(error, lostConnection, this.inFlight.length > 0));
@@ -140,7 +134,7 @@ export class Connection implements RequestLine {
     try {
       bytes = encodeRequest(this.encoder, request.message, remainingMs, this.settings.encoding);
     } catch (error) {
-      return request.fail(error as Error);
+      return request.fail(encodingFailure(error as Error, this.contextOf(request)));
     }
     if (!request.markWritten(this, bytes.length)) return;
     this.inFlight.push(request);
@@ -213,27 +207,28 @@ export class Connection implements RequestLine {
   }
 
   private receive(chunk: Buffer): void {
-    try {
-      this.decoder.write(chunk, this.onAnswer);
-    } catch (error) {
-      // Bytes that are not MessagePack, or over the limit: the stream is out of step.
-      const request = this.inFlight.shift();
-      request?.fail(new InvalidResponseException(this.contextOf(request), error as Error));
-      this.shut(error as Error, lostConnection, true);
+    // Requests given up still count: their answers are read, then dropped.
+    const { answers, error, drainNotice } = this.reader.read(chunk, this.inFlight.length);
+    for (const answer of answers) {
+      this.onAnswer(answer);
+      if (this.closed) return;
     }
+    if (drainNotice) {
+      // The server reads nothing more here: whatever is still in flight never ran (close()).
+      this.drainSeen = true;
+      this.owner.onDraining(this);
+      return this.close(undefined);
+    }
+    if (error === undefined) return;
+    // Bytes that are not MessagePack, over the limit, or past the answers awaited: the stream
+    // is out of step. The oldest request unanswered takes the blame; the others are lost.
+    const request = this.inFlight.shift();
+    request?.fail(new InvalidResponseException(this.contextOf(request), error));
+    this.shut(error, lostConnection, true);
   }
 
-  private readonly onAnswer = (answer: unknown, _bytes: number, refusal: ArrpcProtocolError | undefined): void => {
-    const request = this.inFlight.shift();
-    if (request === undefined) {
-      if (parseRemoteError(answer)?.kind === RemoteErrorKind.Unavailable) {
-        this.drainSeen = true;
-        this.owner.onDraining(this);
-        return this.close(undefined);
-      }
-      this.shut(new Error(`${this.settings.endpoint} sent an answer with no request in flight`), lostConnection, true);
-      return;
-    }
+  private onAnswer({ value, refusal }: Answer): void {
+    const request = this.inFlight.shift()!;
     this.owner.onAnswer(this);
     if (request.settled) {
       // The answer of a request given up: nobody wants it.
@@ -243,11 +238,11 @@ export class Connection implements RequestLine {
       // A refused value (say, int map keys) was still framed: the stream stays in step.
       request.fail(new InvalidResponseException(this.contextOf(request), refusal));
     } else {
-      this.settleAnswer(request, answer);
+      this.settleAnswer(request, value);
     }
     if (this.inFlight.length === 0 ? this.retiring : !this.awaited()) this.close(undefined);
     else if (!this.closed) this.owner.onRoom(this);
-  };
+  }
 
   /** True when a request in flight still waits for its answer. */
   private awaited(): boolean {
@@ -266,7 +261,7 @@ export class Connection implements RequestLine {
   }
 
   private settleAnswer(request: PendingRequest, answer: unknown): void {
-    const remote = parseRemoteError(answer);
+    const remote = parseRemoteError(answer, answerErrorKinds(this.settings.encoding, request.message));
     if (remote === undefined) return request.succeed(answer);
     const error = createRemoteException(remote, this.contextOf(request));
     if (error instanceof UnavailableException) {

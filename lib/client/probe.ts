@@ -1,10 +1,11 @@
 import type { Socket } from 'node:net';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN } from '../constants.js';
 import type { ResolvedClientOptions } from '../options/index.js';
-import { MessageDecoder, MessageEncoder, parseRemoteError, type DecoderLimits } from '../protocol/index.js';
+import { MessageEncoder, parseRemoteError, type DecoderLimits } from '../protocol/index.js';
 import { connectSocket, formatAddress, type SocketTarget } from './connect-socket.js';
+import { SocketExchange } from './exchange.js';
 import type { OutgoingMessage } from './pending-request.js';
-import { encodeRequest, type RequestEncoding } from './request-encoding.js';
+import { answerErrorKinds, encodeRequest, type RequestEncoding } from './request-encoding.js';
 
 /**
  * How an ejected (or draining) endpoint is tried before it is readmitted. `'ping'`: the
@@ -52,48 +53,19 @@ export async function runProbe(target: Omit<SocketTarget, 'timeoutMs'>, probe: P
   const started = performance.now();
   const socket = await connectSocket({ ...target, timeoutMs: probe.timeoutMs }, signal);
   if (probe.kind === 'connect') return socket;
+  const { message, encoding, limits, check } = probe.exchange;
+  const exchange = new SocketExchange(socket, limits);
   try {
     const remaining = Math.max(1, Math.floor(probe.timeoutMs - (performance.now() - started)));
-    const answer = await exchange(socket, probe.exchange, remaining, signal);
-    const remote = parseRemoteError(answer);
-    const refusal = remote ? `answered ${remote.kind}: ${remote.message}` : probe.exchange.check(answer);
+    const answer = await exchange.send(encodeRequest(new MessageEncoder(), message, remaining, encoding), remaining, signal);
+    const remote = parseRemoteError(answer, answerErrorKinds(encoding, message));
+    const refusal = remote ? `answered ${remote.kind}: ${remote.message}` : check(answer);
     if (refusal !== undefined) throw new Error(`probe of ${formatAddress(target.host, target.port)} ${refusal}`);
-    return socket;
+    return exchange.release();
   } catch (error) {
     socket.destroy();
     throw error;
   }
-}
-
-/** Writes the probe's request and waits for exactly one answer within `timeoutMs`. */
-function exchange(socket: Socket, probe: ProbeExchange, timeoutMs: number, signal: AbortSignal): Promise<unknown> {
-  const decoder = new MessageDecoder(probe.limits);
-  const bytes = encodeRequest(new MessageEncoder(), probe.message, timeoutMs, probe.encoding);
-  return new Promise((resolve, reject) => {
-    const answers: unknown[] = [];
-    const finish = (error: Error | undefined): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      socket.off('data', onData).off('error', finish).off('close', onClose);
-      if (error) reject(error);
-      else resolve(answers[0]);
-    };
-    const onData = (chunk: Buffer): void => {
-      try {
-        decoder.write(chunk, (answer) => answers.push(answer));
-      } catch (error) {
-        return finish(error as Error);
-      }
-      if (answers.length > 1 || (answers.length === 1 && decoder.hasPartialMessage)) finish(new Error('probe answered more than once'));
-      else if (answers.length === 1) finish(undefined);
-    };
-    const onClose = (): void => finish(new Error('the server closed the probe connection'));
-    const onAbort = (): void => finish(signal.reason as Error);
-    const timer = setTimeout(() => finish(new Error(`probe got no answer within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('data', onData).once('error', finish).once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.write(bytes);
-  });
 }
 
 function describe(value: unknown): string {

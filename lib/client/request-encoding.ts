@@ -1,14 +1,19 @@
 import { ARRPC_DEFAULT_PATTERN, ARRPC_RESERVED_META_PREFIX, ARRPC_TIMEOUT_META_KEY } from '../constants.js';
-import type { ArrpcPeer, ResolvedClientOptions } from '../options/index.js';
+import { UnsendableRequestException, type ArrpcErrorContext } from '../errors/index.js';
+import type { ResolvedClientOptions } from '../options/index.js';
 import {
+  ArrpcProtocolError,
+  ArrpcProtocolErrorCode,
   buildEnvelope,
   guardMessage,
   NonceSource,
+  peerProfile,
   SignatureKey,
   signMessage,
-  widenForPythonReader,
   type EnvelopePattern,
   type MessageEncoder,
+  type PeerProfile,
+  type RemoteErrorKind,
 } from '../protocol/index.js';
 import type { OutgoingMessage } from './pending-request.js';
 
@@ -16,7 +21,8 @@ import type { OutgoingMessage } from './pending-request.js';
 export interface RequestEncoding {
   /** `authSecret`, made ready once for every request. */
   readonly signingKey: SignatureKey | undefined;
-  readonly peer: ArrpcPeer;
+  /** The `peer` option's rules: how a request's bytes are framed, and what its answers can mean. */
+  readonly profile: PeerProfile;
   /**
    * Nonces of the replay guard, which signed requests to a `'nestjs-arrpc'` peer carry with the
    * time they were written; `undefined` when requests are unsigned or go to a Python peer.
@@ -29,7 +35,7 @@ export function createRequestEncoding(options: Pick<ResolvedClientOptions, 'auth
   const signed = options.authSecret !== undefined;
   return {
     signingKey: signed ? new SignatureKey(options.authSecret) : undefined,
-    peer: options.peer,
+    profile: peerProfile(options.peer),
     nonces: signed && options.peer === 'nestjs-arrpc' ? new NonceSource() : undefined,
   };
 }
@@ -54,7 +60,22 @@ export function encodeRequest(
   const { nonces } = encoding;
   const inner = encoder.encode(nonces === undefined ? value : guardMessage(value, Date.now(), nonces.next()));
   const bytes = encoding.signingKey === undefined ? inner : signMessage(encoder, inner, encoding.signingKey);
-  return encoding.peer === 'python' ? widenForPythonReader(bytes) : bytes;
+  return encoding.profile.frame(bytes);
+}
+
+/** The error kinds the answer to `message` can carry (the default pattern writes it raw). */
+export function answerErrorKinds(encoding: RequestEncoding, message: OutgoingMessage): readonly RemoteErrorKind[] {
+  return encoding.profile.errorKinds(message.pattern !== ARRPC_DEFAULT_PATTERN);
+}
+
+/**
+ * What a call whose bytes {@link encodeRequest} could not make fails with: a length the peer
+ * could never read is the typed `UnsendableRequestException`; a value with no MessagePack form
+ * stays the `ArrpcProtocolError` it is.
+ */
+export function encodingFailure(error: Error, context: ArrpcErrorContext): Error {
+  const unreadable = error instanceof ArrpcProtocolError && error.code === ArrpcProtocolErrorCode.UnreadableLength;
+  return unreadable ? new UnsendableRequestException(context, error) : error;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import type { ResolvedClientOptions } from '../options/index.js';
 
@@ -13,7 +14,8 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 export function createTlsOptions(options: ResolvedClientOptions): ConnectionOptions | undefined {
   const { tls, tlsCaFile, tlsSelfSigned } = options;
   if (tls === undefined && tlsCaFile === undefined) return undefined;
-  const connection: ConnectionOptions = { ...tls };
+  const servername = serverName(options);
+  const connection: ConnectionOptions = servername === undefined ? { ...tls } : { servername, ...tls };
   if (tlsCaFile !== undefined) {
     const ca = readCaFile(tlsCaFile);
     connection.ca = ca;
@@ -25,6 +27,16 @@ export function createTlsOptions(options: ResolvedClientOptions): ConnectionOpti
     }
   }
   return connection;
+}
+
+/**
+ * With `resolve: 'dns'` each connection dials an address the lookup returned, which Node would
+ * send no SNI for and check the certificate against: the server is named by `host` instead.
+ * `undefined` otherwise (Node names the server by the host it dials) and for an IP literal.
+ */
+function serverName(options: ResolvedClientOptions): string | undefined {
+  const { resolve, host } = options;
+  return resolve === 'dns' && host !== undefined && isIP(host) === 0 ? host : undefined;
 }
 
 function readCaFile(path: string): Buffer {

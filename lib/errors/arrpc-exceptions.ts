@@ -1,5 +1,5 @@
 import { RpcException } from '@nestjs/microservices';
-import { RemoteErrorKind, type RemoteError } from '../protocol/index.js';
+import { RemoteErrorKind, type ArrpcProtocolError, type RemoteError } from '../protocol/index.js';
 
 /** Stable codes of the errors a client call ends with. Match on these, never on messages. */
 export const ArrpcErrorCode = {
@@ -23,6 +23,8 @@ export const ArrpcErrorCode = {
   InvalidResponse: 'ARRPC_ERR_INVALID_RESPONSE',
   /** `maxQueued` calls already waited for a connection: the call was not sent. */
   QueueFull: 'ARRPC_ERR_QUEUE_FULL',
+  /** The request was not written: the peer could never read a message of its length. */
+  Unsendable: 'ARRPC_ERR_UNSENDABLE',
 } as const;
 
 export type ArrpcErrorCode = (typeof ArrpcErrorCode)[keyof typeof ArrpcErrorCode];
@@ -216,6 +218,24 @@ export class InvalidResponseException extends ArrpcException {
 
   constructor(context: ArrpcErrorContext, cause: Error) {
     super(`Invalid response from ${context.endpoint}: ${cause.message}`, context, cause);
+  }
+}
+
+/**
+ * The request was not written: toward a Python peer (`peer: 'python'`) its encoded length is a
+ * multiple of 4096 bytes and no MessagePack header in it has a larger form to widen into (a bare
+ * str, bin or ext of that length), so the reference would wait for more bytes and never answer.
+ * A byte more or less of data sends it. `cause` is the `ArrpcProtocolError` (`ARRPC_ERR_UNREADABLE_LENGTH`).
+ */
+export class UnsendableRequestException extends ArrpcException {
+  override readonly name = 'UnsendableRequestException';
+  readonly code = ArrpcErrorCode.Unsendable;
+  /** The request's length in bytes, as it would have been written. */
+  readonly bytes: number;
+
+  constructor(context: ArrpcErrorContext, cause: ArrpcProtocolError) {
+    super(`Request to ${context.endpoint} not sent: ${cause.message}`, context, cause);
+    this.bytes = cause.value ?? 0;
   }
 }
 

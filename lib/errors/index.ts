@@ -12,6 +12,7 @@ export {
   RemoteRpcException,
   RpcTimeoutException,
   UnavailableException,
+  UnsendableRequestException,
   createRemoteException,
   type ArrpcConnectAttempt,
   type ArrpcErrorContext,

@@ -18,6 +18,7 @@ import {
   DEFAULT_RETRY_BASE_MS,
   DEFAULT_RETRY_BUDGET,
 } from '../constants.js';
+import { peerProfile, type ArrpcPeer } from '../protocol/index.js';
 import type { ArrpcMetricsHistogramOptions } from './histogram-options.js';
 import { optional } from './option-checks.js';
 import {
@@ -42,13 +43,7 @@ import {
   text,
 } from './client-option-checks.js';
 
-/**
- * What the client talks to. `'python'`: a Python arrpc server, which reads one
- * request at a time and cannot see a message whose length is a multiple of
- * 4096 bytes. `'nestjs-arrpc'`: this project's `ArrpcServer`, which can take
- * several requests in flight per connection.
- */
-export type ArrpcPeer = 'python' | 'nestjs-arrpc';
+export type { ArrpcPeer } from '../protocol/index.js';
 
 /**
  * How requests are spread over endpoints. `'p2c'` (power of two choices): of two endpoints
@@ -348,7 +343,7 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
   const given: ArrpcClientOptions = knownKeys(options, KNOWN_OPTIONS);
   const peer = oneOf('peer', given.peer ?? DEFAULT_PEER, PEERS);
   const pipeline = integer('pipeline', given.pipeline ?? DEFAULT_PIPELINE, 1);
-  if (peer === 'python' && pipeline > 1) {
+  if (pipeline > peerProfile(peer).maxPipeline) {
     throw refused('pipeline', `${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`);
   }
   const tlsSelfSigned = boolean('tlsSelfSigned', given.tlsSelfSigned ?? false);

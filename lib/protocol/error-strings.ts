@@ -39,11 +39,13 @@ export function formatRpcError(error: string | object): string {
 /**
  * Reads an answer as the reference client does: a str that *contains*
  * `arrpc.error.<Kind>` is that error, whatever precedes it. Anything else
- * yields `undefined`: it is a plain answer.
+ * yields `undefined`: it is a plain answer. `kinds` are the kinds the peer
+ * can send, in the order they are looked for (default: all, Auth first); a
+ * marker of any other kind is plain text.
  */
-export function parseRemoteError(answer: unknown): RemoteError | undefined {
+export function parseRemoteError(answer: unknown, kinds: readonly RemoteErrorKind[] = KINDS): RemoteError | undefined {
   if (typeof answer !== 'string' || !answer.includes(ERROR_PREFIX)) return undefined;
-  for (const kind of KINDS) {
+  for (const kind of kinds) {
     const marker = ERROR_PREFIX + kind;
     const at = answer.indexOf(marker);
     if (at === -1) continue;

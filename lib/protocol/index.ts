@@ -49,3 +49,4 @@ export {
   type GuardedMessage,
   type ReplayRefusal,
 } from './replay-guard.js';
+export { peerProfile, type ArrpcPeer, type PeerProfile } from './peer-profile.js';

@@ -26,6 +26,11 @@ export const ArrpcProtocolErrorCode = {
   BadSignature: 'ARRPC_ERR_BAD_SIGNATURE',
   /** A JS value with no MessagePack form (function, symbol, bigint past 64 bits). */
   Unencodable: 'ARRPC_ERR_UNENCODABLE',
+  /**
+   * A message for a Python peer whose length is a multiple of 4096 bytes with no header to
+   * widen (a bare str, bin or ext at its widest form): the reference would never read it whole.
+   */
+  UnreadableLength: 'ARRPC_ERR_UNREADABLE_LENGTH',
 } as const;
 
 export type ArrpcProtocolErrorCode =

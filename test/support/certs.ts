@@ -18,6 +18,11 @@ export interface TestCerts {
   readonly ca: CertPair;
   /** Server certificate signed by `ca`; SAN IP 127.0.0.1 and DNS localhost. */
   readonly server: CertPair;
+  /**
+   * Server certificate signed by `ca` for the name `localhost` only (no IP SAN): what a real
+   * server presents, accepted only when the client checks the name, not the address it dialled.
+   */
+  readonly namedServer: CertPair;
   /** An unrelated self-signed server certificate (same SANs): "a different certificate is refused". */
   readonly otherServer: CertPair;
   /** Client certificate signed by `ca`, for mutual TLS. */
@@ -44,7 +49,9 @@ const LOOPBACK_SANS = [
 ];
 
 type Issuer = { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey };
-type Role = 'ca' | 'server' | 'self-signed-server' | 'client';
+const NAME_ONLY_SANS = [{ type: 2, value: 'localhost' }];
+
+type Role = 'ca' | 'server' | 'named-server' | 'self-signed-server' | 'client';
 
 let cached: TestCerts | undefined;
 
@@ -74,6 +81,7 @@ function generateAll(): TestCerts {
   return {
     ca: toPem(ca),
     server: toPem(issue('localhost', 'server', ca)),
+    namedServer: toPem(issue('localhost', 'named-server', ca)),
     otherServer: toPem(issue('localhost', 'self-signed-server')),
     client: toPem(issue('nestjs-arrpc test client', 'client', ca)),
     otherCa: toPem(otherCa),
@@ -112,7 +120,7 @@ function extensionsFor(role: Role, issuer: Issuer | undefined): object[] {
     },
   ];
   const leafKeyUsage = { name: 'keyUsage', digitalSignature: true, keyEncipherment: true };
-  const sans = { name: 'subjectAltName', altNames: LOOPBACK_SANS };
+  const sans = { name: 'subjectAltName', altNames: role === 'named-server' ? NAME_ONLY_SANS : LOOPBACK_SANS };
   switch (role) {
     case 'ca':
       return [
@@ -121,6 +129,7 @@ function extensionsFor(role: Role, issuer: Issuer | undefined): object[] {
         ...ids,
       ];
     case 'server':
+    case 'named-server':
       return [{ name: 'basicConstraints', cA: false }, leafKeyUsage, { name: 'extKeyUsage', serverAuth: true }, sans, ...ids];
     case 'self-signed-server':
       // As `openssl req -x509` makes them: CA:TRUE with keyCertSign, so a client can also pin it

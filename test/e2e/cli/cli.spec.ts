@@ -15,6 +15,7 @@ import { killAll, NodeProcess, runNode, type RunResult } from '../../support/pro
 import { pythonStyleCall } from '../../support/python-client.js';
 import { startPythonPeer, type PythonPeer } from '../../support/python-peer.js';
 import { freeServerClose, listen, unusedPort } from '../../support/sockets.js';
+import { startHttpServer, type ScriptedServer } from '../client/helpers.js';
 import { REPO_ROOT } from '../../support/vectors.js';
 import { startServer, type TestServer } from '../server/helpers.js';
 
@@ -73,6 +74,7 @@ function escape(text: string): string {
 let target: TestServer;
 let signed: TestServer;
 let python: PythonPeer;
+let http: ScriptedServer;
 let silent: Server;
 const silentSockets = new Set<Socket>();
 let silentPort: number;
@@ -83,6 +85,7 @@ beforeAll(async () => {
   target = await startServer([TargetController]);
   signed = await startServer([TargetController], { authSecret: 'right' });
   python = await startPythonPeer();
+  http = await startHttpServer();
   silent = createServer((socket) => {
     silentSockets.add(socket); // accepts, reads, never answers
     socket.on('error', () => {}); // a caller that gives up resets the connection
@@ -93,7 +96,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAll();
-  await Promise.all([target?.close(), signed?.close(), python?.close(), silent && freeServerClose(silent, silentSockets)]);
+  await Promise.all([target?.close(), signed?.close(), python?.close(), http?.close(), silent && freeServerClose(silent, silentSockets)]);
 });
 
 describe.concurrent('call: success prints the answer as tagged JSON and exits 0', () => {
@@ -176,6 +179,14 @@ describe.concurrent('call: each error class exits with its code and one line on 
       await cli(['call', `127.0.0.1:${port}`, '--retries', '1', '1']),
       3,
       `ConnectException: Failed to connect to 127.0.0.1:${port} with 1 attempts: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
+  });
+
+  it('InvalidResponseException (a wrong port: an HTTP server answers HTTP/1.1 400): 6, not its "H" printed as 72', async () => {
+    expectOneLineError(
+      await cli(['call', `127.0.0.1:${http.port}`, '{"sku":"apple"}']),
+      6,
+      /^InvalidResponseException: Invalid response from 127\.0\.0\.1:\d+: the server sent bytes past the answer to the request in flight/,
     );
   });
 

@@ -1,6 +1,7 @@
 // The client's connection rules under failure (PROTOCOL.md part 2, DECISIONS.md "Client"):
 // retries only for connecting, nothing written twice, a request that ends without its answer
 // takes its connection down, and close() leaves nothing pending.
+import type { Socket } from 'node:net';
 import { lastValueFrom, timeout as rxTimeout, TimeoutError, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,7 +19,7 @@ import {
 } from '../../../lib/index.js';
 import { startPythonPeer } from '../../support/python-peer.js';
 import { unusedPort } from '../../support/sockets.js';
-import { clientFactory, delayedEcho, errorOf, sleep, startScriptedServer, useCleanup } from './helpers.js';
+import { clientFactory, delayedEcho, errorOf, sleep, startHttpServer, startScriptedServer, useCleanup } from './helpers.js';
 
 const track = useCleanup();
 const newClient = clientFactory(track);
@@ -75,12 +76,22 @@ describe('connecting', () => {
     await client.connect();
     expect(peer.connections).toBe(1);
     expect(client.unwrap<ConnectionPool>().sockets).toHaveLength(1);
-    expect(statuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connected]);
+    expect(statuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Connected]);
     expect(await client.call(ARRPC_DEFAULT_PATTERN, 'x')).toBe('x');
     expect(peer.connections).toBe(1);
 
     const absent = newClient({ port: await unusedPort(), conMaxRetries: 2 });
+    const absentStatuses = record(absent.status);
     expect(await errorOf(absent.connect())).toBeInstanceOf(ConnectException);
+    expect(absentStatuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Disconnected]);
+  });
+
+  it('goes connecting, then connected, on the first call (Nest status contract)', async () => {
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port });
+    const statuses = record(client.status);
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'x')).toBe('x');
+    expect(statuses).toEqual([ArrpcStatus.Disconnected, ArrpcStatus.Connecting, ArrpcStatus.Connected]);
   });
 
   it('bounds each connection attempt by the timeout', async () => {
@@ -149,14 +160,40 @@ describe('a connection that breaks', () => {
     expect(server.connections).toBe(2);
   });
 
-  it('closes a connection on which the server sends more answers than requests', async () => {
-    const server = track(await startScriptedServer((request) => Buffer.concat([request, request])));
+  it.each([
+    ['a second answer', (request: Buffer) => Buffer.concat([request, request])],
+    ['the start of another value', (request: Buffer) => Buffer.concat([request, Buffer.from('92', 'hex')])],
+  ])('fails the call with InvalidResponseException when %s follows its answer, and replaces the connection', async (_case, answer) => {
+    const server = track(await startScriptedServer((request, n) => (n === 0 ? answer(request) : request)));
+    const client = newClient({ port: server.port });
+    const disconnected = new Promise<Error | undefined>((resolve) => client.on('disconnect', (_endpoint, error) => resolve(error)));
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1));
+    expect(error).toBeInstanceOf(InvalidResponseException);
+    expect(error.message).toMatch(/bytes past the answer to the request in flight/);
+    expect((await disconnected)?.message).toMatch(/bytes past the answer/);
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 2)).toBe(2);
+    expect(server.connections).toBe(2);
+  });
+
+  it('drops a connection on which bytes come with no request in flight', async () => {
+    // Answers, then, once the answer has surely been read, the first byte of an array: a value
+    // only begun, where no value may begin at all.
+    const strayByte = (socket: Socket, n: number) => n === 0 && setTimeout(() => socket.write(Buffer.from('92', 'hex')), 50);
+    const server = track(await startScriptedServer((request) => request, strayByte));
     const client = newClient({ port: server.port });
     const disconnected = new Promise<Error | undefined>((resolve) => client.on('disconnect', (_endpoint, error) => resolve(error)));
     expect(await client.call(ARRPC_DEFAULT_PATTERN, 1)).toBe(1);
-    expect((await disconnected)?.message).toMatch(/no request in flight/);
+    expect((await disconnected)?.message).toMatch(/bytes with no request in flight/);
     expect(await client.call(ARRPC_DEFAULT_PATTERN, 2)).toBe(2);
     expect(server.connections).toBe(2);
+  });
+
+  it('fails a call to an HTTP server with InvalidResponseException, not with the "H" of its status line read as 72', async () => {
+    const http = track(await startHttpServer());
+    const client = newClient({ port: http.port, timeout: 5000 });
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, { sku: 'apple' }));
+    expect(error).toBeInstanceOf(InvalidResponseException);
+    expect(error).toMatchObject({ code: 'ARRPC_ERR_INVALID_RESPONSE', endpoint: `127.0.0.1:${http.port}` });
   });
 });
 

@@ -1,5 +1,6 @@
 // Shared pieces of the client e2e suite: resources closed after each test, outcome capture, and
 // the vector helpers the client checks need.
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterEach } from 'vitest';
@@ -74,25 +75,21 @@ export interface ScriptedServer {
  * Starts a server on 127.0.0.1 that answers every chunk it receives with `answer(chunk, n)` (n
  * counts chunks per server), for answers no well-behaved encoder writes (int map keys, stray bytes).
  */
-export async function startScriptedServer(answer: (request: Buffer, n: number) => Buffer): Promise<ScriptedServer> {
-  const sockets = new Set<net.Socket>();
-  let connections = 0;
+export function startScriptedServer(
+  answer: (request: Buffer, n: number) => Buffer,
+  /** Called after each answer is written, to play a server that writes on its own as well. */
+  afterAnswer?: (socket: net.Socket, n: number) => void,
+): Promise<ScriptedServer> {
   let n = 0;
   const server = net.createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    socket.on('data', (chunk) => socket.write(answer(chunk, n++)));
+    socket.on('data', (chunk) => {
+      const current = n++;
+      socket.write(answer(chunk, current));
+      afterAnswer?.(socket, current);
+    });
   });
-  const port = await listen(server);
-  return {
-    port,
-    get connections() {
-      return connections;
-    },
-    close: () => freeServerClose(server, sockets),
-  };
+  return listenTracked(server);
 }
 
 /**
@@ -100,19 +97,33 @@ export async function startScriptedServer(answer: (request: Buffer, n: number) =
  * messages. Unlike test/support/python-peer.ts it tracks sockets from the TCP accept on, so
  * `close()` also ends connections whose handshake the client abandoned (a refused certificate).
  */
-export async function startTlsEchoServer(options: tls.TlsOptions): Promise<ScriptedServer> {
-  const sockets = new Set<net.Socket>();
-  let connections = 0;
+export function startTlsEchoServer(options: tls.TlsOptions): Promise<ScriptedServer> {
   const server = tls.createServer(options, (socket) => {
-    connections++;
     socket.on('data', (chunk) => socket.write(chunk));
     socket.on('error', () => {});
   });
+  server.on('tlsClientError', () => {});
+  return listenTracked(server);
+}
+
+/**
+ * A plain node:http server on 127.0.0.1: what a client meets when it is given the wrong port.
+ * Its answer to MessagePack bytes is `HTTP/1.1 400 Bad Request`, every byte of which is ASCII,
+ * so a MessagePack reader sees a run of positive fixints.
+ */
+export function startHttpServer(): Promise<ScriptedServer> {
+  return listenTracked(http.createServer((_request, response) => response.end('ok')));
+}
+
+/** Listens on 127.0.0.1, counting TCP accepts and keeping their sockets, which `close()` ends. */
+async function listenTracked(server: net.Server): Promise<ScriptedServer> {
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
   server.on('connection', (socket: net.Socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  server.on('tlsClientError', () => {});
   const port = await listen(server);
   return {
     port,

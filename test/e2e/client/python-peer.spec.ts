@@ -9,7 +9,7 @@ import {
   MessageEncoder,
   RemoteRpcException,
   RpcTimeoutException,
-  UnavailableException,
+  UnsendableRequestException,
   decodeMessage,
   signMessage,
   type ConnectionPool,
@@ -117,23 +117,33 @@ describe('ArrpcClient against a Python-like server: the reference quirks', () =>
     expect(error.message).toBe('inner');
   });
 
-  it('reads a remote deadline as RpcTimeoutException with remote set', async () => {
-    const peer = track(await startPythonPeer({ handler: () => 'arrpc.error.RpcTimeoutException: deadline exceeded before the handler started' }));
-    const error = await errorOf(newClient({ port: peer.port }).call(ARRPC_DEFAULT_PATTERN, 1));
-    expect(error).toBeInstanceOf(RpcTimeoutException);
-    expect(error).toMatchObject({ remote: true, message: 'deadline exceeded before the handler started', timeoutMs: undefined });
+  it.each([
+    ['UnavailableException', 'arrpc.error.UnavailableException: server is draining'],
+    ['RpcTimeoutException', 'arrpc.error.RpcTimeoutException: deadline exceeded before the handler started'],
+  ])('returns a str naming %s, a kind only ArrpcServer sends, as the plain answer it is from Python', async (_kind, answer) => {
+    // Two servers: had the answer read as "draining", the request would have run again on the other.
+    const peers = [track(await startPythonPeer({ handler: () => answer })), track(await startPythonPeer({ handler: () => answer }))];
+    const client = newClient({ endpoints: peers.map((peer) => `127.0.0.1:${peer.port}`) });
+    const downs: string[] = [];
+    client.on('endpoint-down', (endpoint) => downs.push(endpoint));
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 1)).toBe(answer);
+    expect(peers[0]!.requests.length + peers[1]!.requests.length).toBe(1);
+    expect(downs).toEqual([]);
   });
 
-  it('reads UnavailableException and replaces the connection of a draining server', async () => {
-    let draining = true;
-    const peer = track(await startPythonPeer({ handler: (value) => (draining ? 'arrpc.error.UnavailableException: server is draining' : value) }));
-    const client = newClient({ port: peer.port });
-    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 1));
-    expect(error).toBeInstanceOf(UnavailableException);
-    expect(error.code).toBe('ARRPC_ERR_UNAVAILABLE');
-    draining = false;
-    expect(await client.call(ARRPC_DEFAULT_PATTERN, 2)).toBe(2);
-    expect(peer.connections).toBe(2);
+  it("reads the same strings as those errors with peer 'nestjs-arrpc', whose server does send them", async () => {
+    // The stand-in plays an ArrpcServer's answers here: what is under test is how they are read.
+    const answers: Record<string, string> = {
+      deadline: 'arrpc.error.RpcTimeoutException: deadline exceeded',
+      draining: 'arrpc.error.UnavailableException: server is draining',
+    };
+    const peer = track(await startPythonPeer({ handler: (value) => answers[value as string] }));
+    const client = newClient({ port: peer.port, peer: 'nestjs-arrpc' });
+    const timeout = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 'deadline'));
+    expect(timeout).toBeInstanceOf(RpcTimeoutException);
+    expect(timeout).toMatchObject({ remote: true, message: 'deadline exceeded', timeoutMs: undefined });
+    // Last: the endpoint is draining from then on.
+    expect(await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 'draining'))).toMatchObject({ code: 'ARRPC_ERR_UNAVAILABLE', message: 'server is draining' });
   });
 });
 
@@ -161,6 +171,24 @@ describe('ArrpcClient against a Python-like server: the 4096-byte reading rule',
     }
     expect(peer.requests).toHaveLength(targets.length);
     for (const request of peer.requests) expect(request.length % PYTHON_RECV_SIZE).not.toBe(0);
+    expect(peer.connections).toBe(1);
+  });
+
+  it.each([
+    ['a str', 'y'.repeat(17 * PYTHON_RECV_SIZE - 5)],
+    ['a bin', new Uint8Array(17 * PYTHON_RECV_SIZE - 5)],
+  ])('fails %s of 17 * 4096 bytes with its header at its widest at once, nothing written, and stays usable', async (_kind, data) => {
+    // str 32 / bin 32: 5 header bytes, no larger form to widen into.
+    expect(encoder.encode(data)).toHaveLength(69_632);
+    const peer = track(await startPythonPeer());
+    const client = newClient({ port: peer.port, timeout: 5000 });
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'before')).toBe('before');
+    const error = await errorOf(client.call(ARRPC_DEFAULT_PATTERN, data));
+    expect(error).toBeInstanceOf(UnsendableRequestException);
+    expect(error).toMatchObject({ code: 'ARRPC_ERR_UNSENDABLE', bytes: 69_632, pattern: ARRPC_DEFAULT_PATTERN, endpoint: `127.0.0.1:${peer.port}` });
+    expect(error.message).toMatch(/69632 bytes.*4096/);
+    expect(await client.call(ARRPC_DEFAULT_PATTERN, 'after')).toBe('after');
+    expect(peer.requests.map((bytes) => decodeMessage(bytes))).toEqual(['before', 'after']);
     expect(peer.connections).toBe(1);
   });
 

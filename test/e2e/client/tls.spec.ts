@@ -1,7 +1,8 @@
 // TLS toward a Python-like (echoing) server: a CA file, self-signed pinning (exactly the given certificate,
 // host name not checked, anything else refused) and mutual TLS with a client certificate.
+import { lookup as dnsLookup } from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARRPC_DEFAULT_PATTERN, ArrpcErrorCode, ConnectException, type ArrpcClientOptions } from '../../../lib/index.js';
+import { ARRPC_DEFAULT_PATTERN, ArrpcErrorCode, ConnectException, type ArrpcClientOptions, type ArrpcLookup } from '../../../lib/index.js';
 import { getTestCerts, writeCertFiles, type CertFiles, type CertPair } from '../../support/certs.js';
 import { clientFactory, errorOf, startTlsEchoServer, useCleanup } from './helpers.js';
 
@@ -46,6 +47,30 @@ describe('tlsCaFile', () => {
 
   it('fails at construction when the file cannot be read, naming the option', () => {
     expect(() => newClient({ port: 1, tlsCaFile: `${files.dir}/missing.crt` })).toThrow(/"tlsCaFile".*missing\.crt/);
+  });
+});
+
+describe("resolve: 'dns' with TLS", () => {
+  // The system's own lookup, kept to IPv4: the test server listens on 127.0.0.1 only.
+  const lookupIpv4: ArrpcLookup = (hostname, options, callback) => dnsLookup(hostname, { ...options, family: 4 }, callback);
+
+  it('sends the host name as SNI and checks the certificate against it, not against the address dialled', async () => {
+    const names: string[] = [];
+    const port = await tlsPeer(certs.namedServer, {
+      SNICallback: (name: string, done: (error: Error | null) => void) => {
+        names.push(name);
+        done(null);
+      },
+    });
+    const options = { host: 'localhost', resolve: 'dns', lookup: lookupIpv4, tlsCaFile: files.files.ca.certFile } as const;
+    expect(await echo(port, options)).toEqual({ over: 'tls' });
+    expect(names).toEqual(['localhost']);
+  });
+
+  it('keeps a servername given through the tls option', async () => {
+    const port = await tlsPeer(certs.namedServer);
+    const options = { host: 'localhost', resolve: 'dns', lookup: lookupIpv4, tlsCaFile: files.files.ca.certFile, tls: { servername: 'elsewhere.example' } } as const;
+    expect((await errorOf(echo(port, options))).cause.code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
   });
 });
 

@@ -63,7 +63,8 @@ describe('ArrpcHttpExceptionFilter in an HTTP app', () => {
       invalid: () => client({ port: garbage.port }).call('arrpc', 'x'),
       lost: () => client({ port: python.port }).call('arrpc', { crash: true }),
       connect: async () => client({ port: await unusedPort() }).call('arrpc', 'x'),
-      unavailable: () => client({ port: draining.port }).call('arrpc', 'x'),
+      // Only an ArrpcServer drains: a 'python' peer's answer to a raw message never means it.
+      unavailable: () => client({ port: draining.port, peer: 'nestjs-arrpc' }).call('arrpc', 'x'),
       closed: () => closed.call('arrpc', 'x'),
       cancelled: () => client({ port: python.port }).call('arrpc', 'x', { signal: AbortSignal.abort() }),
       timeout: () => client({ port: slow.port }).call('arrpc', 'x', { timeoutMs: 100 }),

@@ -5,7 +5,7 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { describe, expect, it } from 'vitest';
 import { ArrpcClient, ArrpcServerStatus } from '../../../lib/index.js';
-import { clientFactory, useCleanup } from '../client/helpers.js';
+import { clientFactory, startHttpServer, useCleanup } from '../client/helpers.js';
 import { getTestCerts } from '../../support/certs.js';
 import { startPythonPeer } from '../../support/python-peer.js';
 import { unusedPort } from '../../support/sockets.js';
@@ -197,6 +197,18 @@ describe('ArrpcHealthIndicator behind a terminus /health route', () => {
     expect(refused.message).toContain('not the expected answer');
     // Raw on the default pattern, as a Python client writes it: no envelope, no ping.
     expect(peer.requests.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reports down a server that is not arrpc at all, though any answer would do: an HTTP server on the port', async () => {
+    const http = track(await startHttpServer());
+    const health = track(await startHealthApp(client({ port: http.port, probe: { message: { cmd: 'ping' } } }), { timeout: CHECK_TIMEOUT_MS }));
+
+    const { httpStatus, body } = await health.health();
+
+    expect(httpStatus).toBe(503);
+    const endpoint = body.details['backend']!.endpoints![`127.0.0.1:${http.port}`];
+    expect(endpoint).toMatchObject({ status: 'down', state: 'down' });
+    expect(endpoint.message).toMatch(/bytes past the answer to the request in flight/);
   });
 
   it('refuses to check a Python server without a probe: a connection alone proves nothing', async () => {

@@ -11,6 +11,7 @@ import {
   RemoteRpcException,
   RpcTimeoutException,
   UnavailableException,
+  UnsendableRequestException,
 } from '../../../lib/index.js';
 import { CliExitCode, exitCodeOf, formatCliError, HintedError, ListenError, mayBeTlsServer, UsageError } from '../../../lib/cli/exit-codes.js';
 
@@ -21,6 +22,7 @@ describe('CLI exit codes', () => {
     ['RemoteRpcException', new RemoteRpcException({ kind: RemoteErrorKind.Rpc, message: 'no', error: 'no' }, at), CliExitCode.Remote],
     ['UsageError', new UsageError('bad flag'), CliExitCode.Usage],
     ['ArrpcProtocolError (an unencodable message)', new ArrpcProtocolError('ARRPC_ERR_MAX_DEPTH', 'too deep'), CliExitCode.Usage],
+    ['UnsendableRequestException', new UnsendableRequestException(at, new ArrpcProtocolError('ARRPC_ERR_UNREADABLE_LENGTH', '4096', 4096, 4096)), CliExitCode.Usage],
     ['ConnectException', new ConnectException(at, 1), CliExitCode.Connect],
     ['ListenError', new ListenError('listen EADDRINUSE'), CliExitCode.Connect],
     ['RpcTimeoutException', new RpcTimeoutException(at, 300), CliExitCode.Timeout],

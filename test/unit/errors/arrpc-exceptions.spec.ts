@@ -14,7 +14,9 @@ import {
   RemoteErrorKind,
   RpcTimeoutException,
   UnavailableException,
+  UnsendableRequestException,
   parseRemoteError,
+  ArrpcProtocolError,
 } from '../../../lib/index.js';
 
 const context = { pattern: 'prices.get', endpoint: '10.0.0.1:9000' };
@@ -39,6 +41,12 @@ describe('client exceptions', () => {
     ['ClientClosedException', new ClientClosedException(context), ArrpcErrorCode.ClientClosed, 'The client was closed'],
     ['InvalidResponseException', new InvalidResponseException(context, cause), ArrpcErrorCode.InvalidResponse, 'Invalid response from 10.0.0.1:9000: root cause'],
     ['QueueFullException', new QueueFullException(context, 3), ArrpcErrorCode.QueueFull, '3 calls already wait for a connection (maxQueued)'],
+    [
+      'UnsendableRequestException',
+      new UnsendableRequestException(context, new ArrpcProtocolError('ARRPC_ERR_UNREADABLE_LENGTH', 'a message of 8192 bytes', 4096, 8192)),
+      ArrpcErrorCode.Unsendable,
+      'Request to 10.0.0.1:9000 not sent: a message of 8192 bytes',
+    ],
   ])('%s is a Nest RpcException with its name, code, message and context', (name, error, code, message) => {
     expect(error).toBeInstanceOf(RpcException);
     expect(error).toBeInstanceOf(ArrpcException);
