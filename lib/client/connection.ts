@@ -86,6 +86,8 @@ export class Connection implements RequestLine {
   private readonly encoder = new MessageEncoder();
   private closed = false;
   private retiring = false;
+  /** An envelope was written here: the server is an `ArrpcServer` (see `answerErrorKinds`). */
+  private carriedEnvelopes = false;
   /** An `UnavailableException` answer (or the drain notice) came: the server is draining. */
   private drainSeen = false;
   private ageTimer: NodeJS.Timeout | undefined;
@@ -137,6 +139,7 @@ export class Connection implements RequestLine {
       return request.fail(encodingFailure(error as Error, this.contextOf(request)));
     }
     if (!request.markWritten(this, bytes.length)) return;
+    if (request.message.pattern !== ARRPC_DEFAULT_PATTERN) this.carriedEnvelopes = true;
     this.inFlight.push(request);
     this.socket.write(bytes);
   }
@@ -261,7 +264,7 @@ export class Connection implements RequestLine {
   }
 
   private settleAnswer(request: PendingRequest, answer: unknown): void {
-    const remote = parseRemoteError(answer, answerErrorKinds(this.settings.encoding, request.message));
+    const remote = parseRemoteError(answer, answerErrorKinds(this.settings.encoding, request.message, this.carriedEnvelopes));
     if (remote === undefined) return request.succeed(answer);
     const error = createRemoteException(remote, this.contextOf(request));
     if (error instanceof UnavailableException) {

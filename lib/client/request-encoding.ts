@@ -63,9 +63,14 @@ export function encodeRequest(
   return encoding.profile.frame(bytes);
 }
 
-/** The error kinds the answer to `message` can carry (the default pattern writes it raw). */
-export function answerErrorKinds(encoding: RequestEncoding, message: OutgoingMessage): readonly RemoteErrorKind[] {
-  return encoding.profile.errorKinds(message.pattern !== ARRPC_DEFAULT_PATTERN);
+/**
+ * The error kinds the answer to `message` can carry (the default pattern writes it raw). On a
+ * connection that has carried envelopes the server is an `ArrpcServer`, whose drain notice may
+ * stand where a raw message's answer was awaited (it wrote the notice as the message arrived):
+ * there, every kind is read.
+ */
+export function answerErrorKinds(encoding: RequestEncoding, message: OutgoingMessage, carriedEnvelopes = false): readonly RemoteErrorKind[] {
+  return encoding.profile.errorKinds(carriedEnvelopes || message.pattern !== ARRPC_DEFAULT_PATTERN);
 }
 
 /**

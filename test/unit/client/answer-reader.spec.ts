@@ -2,6 +2,7 @@
 // them (an HTTP status line, a second answer, a value only begun) as an error, never as an answer.
 import { describe, expect, it } from 'vitest';
 import { AnswerReader } from '../../../lib/client/answer-reader.js';
+import { encode } from '@msgpack/msgpack';
 import { ArrpcProtocolError } from '../../../lib/index.js';
 
 const values = (hex: string, awaited: number) => {
@@ -30,6 +31,18 @@ describe('AnswerReader', () => {
     expect(values(hex, awaited)).toEqual({ values: [], error: 'ARRPC_ERR_EXTRA_BYTES' });
   });
 
+  it('takes a draining server\'s notice past the answers awaited for what it is, not for stray bytes', () => {
+    const notice = encode('arrpc.error.UnavailableException: server is draining');
+    const read = (hex: string, awaited: number) => new AnswerReader({}).read(Buffer.concat([Buffer.from(hex, 'hex'), notice]), awaited);
+    expect(read('', 0)).toMatchObject({ answers: [], error: undefined, drainNotice: true });
+    const after = read('2a', 1);
+    expect(after.answers.map((answer) => answer.value)).toEqual([42]);
+    expect(after).toMatchObject({ error: undefined, drainNotice: true });
+    // Any other string past the answers awaited is out of step, as is a notice followed by more.
+    expect(new AnswerReader({}).read(Buffer.from(encode('arrpc.error.RpcException: x')), 0)).toMatchObject({ drainNotice: false });
+    expect(new AnswerReader({}).read(Buffer.concat([notice, Buffer.from('01', 'hex')]), 0)).toMatchObject({ answers: [], drainNotice: false });
+  });
+
   it('hands out the answers before bytes that are not MessagePack, with the decoding error', () => {
     expect(values('2ac1', 2)).toEqual({ values: [42], error: 'ARRPC_ERR_INVALID_BYTE' });
   });
@@ -38,7 +51,7 @@ describe('AnswerReader', () => {
     const bytes = Buffer.from('82a16101a16292c3c2', 'hex'); // {a: 1, b: [true, false]}
     for (let at = 1; at < bytes.length; at++) {
       const reader = new AnswerReader({});
-      expect(reader.read(bytes.subarray(0, at), 1)).toEqual({ answers: [], error: undefined });
+      expect(reader.read(bytes.subarray(0, at), 1)).toEqual({ answers: [], error: undefined, drainNotice: false });
       const { answers, error } = reader.read(bytes.subarray(at), 1);
       expect(error).toBeUndefined();
       expect(answers.map((answer) => answer.value)).toEqual([{ a: 1, b: [true, false] }]);
