@@ -16,24 +16,7 @@ import type {
   ResolvedClientOptions,
 } from './client-options.js';
 
-export const {
-  boolean,
-  finiteNonNegative,
-  func,
-  histogram,
-  integer,
-  invalid,
-  knownKeys,
-  milliseconds,
-  nonNegative,
-  object,
-  oneOf,
-  optionalPositive,
-  refused,
-  registry,
-  secrets,
-  text,
-} = optionChecks('ArrpcClient');
+export const check = optionChecks('ArrpcClient');
 
 export const PEERS: readonly ArrpcPeer[] = ['python', 'nestjs-arrpc'];
 export const BALANCES: readonly ArrpcBalance[] = ['p2c', 'round-robin'];
@@ -46,41 +29,41 @@ type Servers = Pick<ResolvedClientOptions, 'host' | 'port' | 'endpoints' | 'reso
 
 /** `endpoints`, or `host` and `port` with how to resolve them. */
 export function servers(given: ArrpcClientOptions): Servers {
-  const resolve = oneOf('resolve', given.resolve ?? 'none', RESOLVES);
+  const resolve = check.oneOf('resolve', given.resolve ?? 'none', RESOLVES);
   if (resolve !== 'dns') {
     for (const name of ['lookup', 'resolveIntervalMs'] as const) {
-      if (given[name] !== undefined) throw refused(name, `needs resolve: 'dns'`);
+      if (given[name] !== undefined) throw check.refused(name, `needs resolve: 'dns'`);
     }
   }
   const interval = given.resolveIntervalMs ?? DEFAULT_RESOLVE_INTERVAL_MS;
-  const resolveIntervalMs = interval === 0 ? 0 : milliseconds('resolveIntervalMs', interval, ' (0 for none)');
+  const resolveIntervalMs = interval === 0 ? 0 : check.milliseconds('resolveIntervalMs', interval, ' (0 for none)');
   const lookup = resolve === 'dns' ? lookupFunction(given.lookup) : undefined;
   if (given.endpoints !== undefined) {
     if (given.host !== undefined || given.port !== undefined) {
-      throw refused('endpoints', 'excludes "host" and "port": give one or the other');
+      throw check.refused('endpoints', 'excludes "host" and "port": give one or the other');
     }
-    if (resolve === 'dns') throw refused('resolve', `'dns' looks up "host"; it does not apply to "endpoints"`);
+    if (resolve === 'dns') throw check.refused('resolve', `'dns' looks up "host"; it does not apply to "endpoints"`);
     return { host: undefined, port: undefined, endpoints: endpointList(given.endpoints), resolve, lookup, resolveIntervalMs };
   }
-  if (given.port === undefined) throw refused('port', 'required (or "endpoints")');
-  const host = text('host', given.host ?? DEFAULT_CLIENT_HOST);
-  const port = integer('port', given.port, 1, 65_535);
+  if (given.port === undefined) throw check.refused('port', 'required (or "endpoints")');
+  const host = check.text('host', given.host ?? DEFAULT_CLIENT_HOST);
+  const port = check.integer('port', given.port, 1, 65_535);
   return { host, port, endpoints: Object.freeze([Object.freeze({ host, port })]), resolve, lookup, resolveIntervalMs };
 }
 
 function endpointList(value: unknown): readonly ArrpcEndpointAddress[] {
-  if (!Array.isArray(value) || value.length === 0) throw invalid('endpoints', "a non-empty array of 'host:port' strings", value);
+  if (!Array.isArray(value) || value.length === 0) throw check.invalid('endpoints', "a non-empty array of 'host:port' strings", value);
   const seen = new Set<string>();
   return Object.freeze(
     value.map((entry: unknown) => {
       const match = typeof entry === 'string' ? ENDPOINT_ADDRESS.exec(entry) : null;
       const port = Number(match?.[3]);
       if (!match || !(port >= 1 && port <= 65_535)) {
-        throw invalid('endpoints', "'host:port' strings, port 1 to 65535 ('[::1]:4000' for IPv6)", entry);
+        throw check.invalid('endpoints', "'host:port' strings, port 1 to 65535 ('[::1]:4000' for IPv6)", entry);
       }
       const host = match[1] ?? match[2]!;
       const key = `${host.toLowerCase()}:${port}`;
-      if (seen.has(key)) throw refused('endpoints', `${JSON.stringify(entry)} is listed twice`);
+      if (seen.has(key)) throw check.refused('endpoints', `${JSON.stringify(entry)} is listed twice`);
       seen.add(key);
       return Object.freeze({ host, port });
     }),
@@ -89,21 +72,21 @@ function endpointList(value: unknown): readonly ArrpcEndpointAddress[] {
 
 function lookupFunction(value: unknown): ArrpcLookup {
   if (value === undefined) return dnsLookup as ArrpcLookup;
-  return func<ArrpcLookup>('lookup', value, "a function with the signature of Node's dns.lookup");
+  return check.func<ArrpcLookup>('lookup', value, "a function with the signature of Node's dns.lookup");
 }
 
 export function probe(value: unknown, peer: ArrpcPeer): Readonly<ArrpcProbe> | undefined {
   if (value === undefined) return undefined;
   if (peer !== 'python') {
-    throw refused('probe', `is for peer 'python': a 'nestjs-arrpc' server is probed with arrpc.ping`);
+    throw check.refused('probe', `is for peer 'python': a 'nestjs-arrpc' server is probed with arrpc.ping`);
   }
-  if (value === null || typeof value !== 'object' || !('message' in value)) throw invalid('probe', '{ message, expect? }', value);
+  if (value === null || typeof value !== 'object' || !('message' in value)) throw check.invalid('probe', '{ message, expect? }', value);
   const { message, expect } = value as ArrpcProbe;
   for (const [name, part] of [['message', message], ['expect', expect]] as const) {
     try {
       new MessageEncoder().encode(part);
     } catch (error) {
-      throw refused(`probe.${name}`, (error as Error).message);
+      throw check.refused(`probe.${name}`, (error as Error).message);
     }
   }
   return Object.freeze(expect === undefined ? { message } : { message, expect });
@@ -113,21 +96,21 @@ export function idempotentPatterns(value: unknown): true | readonly string[] {
   if (value === undefined) return Object.freeze([]);
   if (value === true) return true;
   if (!Array.isArray(value) || !value.every((pattern: unknown) => typeof pattern === 'string' && pattern !== '')) {
-    throw invalid('idempotentPatterns', 'true or an array of non-empty pattern strings', value);
+    throw check.invalid('idempotentPatterns', 'true or an array of non-empty pattern strings', value);
   }
   return Object.freeze([...(value as string[])]);
 }
 
 export function retryBudget(value: unknown): ResolvedClientOptions['retryBudget'] {
   if (value === undefined) return DEFAULT_RETRY_BUDGET;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('retryBudget', '{ ratio?, windowMs?, minPerSecond? }', value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw check.invalid('retryBudget', '{ ratio?, windowMs?, minPerSecond? }', value);
   for (const key of Object.keys(value)) {
-    if (!RETRY_BUDGET_KEYS.has(key)) throw refused(`retryBudget.${key}`, 'no such option');
+    if (!RETRY_BUDGET_KEYS.has(key)) throw check.refused(`retryBudget.${key}`, 'no such option');
   }
   const given = value as ArrpcRetryBudget;
   return Object.freeze({
-    ratio: finiteNonNegative('retryBudget.ratio', given.ratio ?? DEFAULT_RETRY_BUDGET.ratio),
-    windowMs: milliseconds('retryBudget.windowMs', given.windowMs ?? DEFAULT_RETRY_BUDGET.windowMs),
-    minPerSecond: finiteNonNegative('retryBudget.minPerSecond', given.minPerSecond ?? DEFAULT_RETRY_BUDGET.minPerSecond),
+    ratio: check.finiteNonNegative('retryBudget.ratio', given.ratio ?? DEFAULT_RETRY_BUDGET.ratio),
+    windowMs: check.milliseconds('retryBudget.windowMs', given.windowMs ?? DEFAULT_RETRY_BUDGET.windowMs),
+    minPerSecond: check.finiteNonNegative('retryBudget.minPerSecond', given.minPerSecond ?? DEFAULT_RETRY_BUDGET.minPerSecond),
   });
 }

@@ -21,27 +21,7 @@ import {
 import { peerProfile, type ArrpcPeer } from '../protocol/index.js';
 import type { ArrpcMetricsHistogramOptions } from './histogram-options.js';
 import { optional } from './option-checks.js';
-import {
-  BALANCES,
-  PEERS,
-  boolean,
-  histogram,
-  idempotentPatterns,
-  integer,
-  knownKeys,
-  milliseconds,
-  nonNegative,
-  object,
-  oneOf,
-  optionalPositive,
-  probe,
-  refused,
-  registry,
-  retryBudget,
-  secrets,
-  servers,
-  text,
-} from './client-option-checks.js';
+import { BALANCES, PEERS, check, idempotentPatterns, probe, retryBudget, servers } from './client-option-checks.js';
 
 export type { ArrpcPeer } from '../protocol/index.js';
 
@@ -340,45 +320,45 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcClientOptions>([
  * option and the bad value (never the secret's value).
  */
 export function resolveClientOptions(options: ArrpcClientOptions | undefined): ResolvedClientOptions {
-  const given: ArrpcClientOptions = knownKeys(options, KNOWN_OPTIONS);
-  const peer = oneOf('peer', given.peer ?? DEFAULT_PEER, PEERS);
-  const pipeline = integer('pipeline', given.pipeline ?? DEFAULT_PIPELINE, 1);
+  const given: ArrpcClientOptions = check.knownKeys(options, KNOWN_OPTIONS);
+  const peer = check.oneOf('peer', given.peer ?? DEFAULT_PEER, PEERS);
+  const pipeline = check.integer('pipeline', given.pipeline ?? DEFAULT_PIPELINE, 1);
   if (pipeline > peerProfile(peer).maxPipeline) {
-    throw refused('pipeline', `${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`);
+    throw check.refused('pipeline', `${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`);
   }
-  const tlsSelfSigned = boolean('tlsSelfSigned', given.tlsSelfSigned ?? false);
+  const tlsSelfSigned = check.boolean('tlsSelfSigned', given.tlsSelfSigned ?? false);
   if (tlsSelfSigned && given.tlsCaFile === undefined) {
-    throw refused('tlsSelfSigned', 'needs "tlsCaFile": the certificate to trust');
+    throw check.refused('tlsSelfSigned', 'needs "tlsCaFile": the certificate to trust');
   }
-  const ejectionBackoffMs = milliseconds('ejectionBackoffMs', given.ejectionBackoffMs ?? DEFAULT_EJECTION_BACKOFF_MS);
-  const ejectionBackoffMaxMs = milliseconds('ejectionBackoffMaxMs', given.ejectionBackoffMaxMs ?? DEFAULT_EJECTION_BACKOFF_MAX_MS);
+  const ejectionBackoffMs = check.milliseconds('ejectionBackoffMs', given.ejectionBackoffMs ?? DEFAULT_EJECTION_BACKOFF_MS);
+  const ejectionBackoffMaxMs = check.milliseconds('ejectionBackoffMaxMs', given.ejectionBackoffMaxMs ?? DEFAULT_EJECTION_BACKOFF_MAX_MS);
   if (ejectionBackoffMaxMs < ejectionBackoffMs) {
-    throw refused('ejectionBackoffMaxMs', `${ejectionBackoffMaxMs} is below "ejectionBackoffMs" (${ejectionBackoffMs})`);
+    throw check.refused('ejectionBackoffMaxMs', `${ejectionBackoffMaxMs} is below "ejectionBackoffMs" (${ejectionBackoffMs})`);
   }
   return Object.freeze({
     ...servers(given),
-    timeout: optionalPositive('timeout', given.timeout),
-    conMaxRetries: integer('conMaxRetries', given.conMaxRetries ?? DEFAULT_CON_MAX_RETRIES, 1),
-    retryBaseMs: nonNegative('retryBaseMs', given.retryBaseMs ?? DEFAULT_RETRY_BASE_MS),
+    timeout: check.optionalPositive('timeout', given.timeout),
+    conMaxRetries: check.integer('conMaxRetries', given.conMaxRetries ?? DEFAULT_CON_MAX_RETRIES, 1),
+    retryBaseMs: check.nonNegative('retryBaseMs', given.retryBaseMs ?? DEFAULT_RETRY_BASE_MS),
     // A list is the server's form, so both can read one setting: the first entry signs.
-    authSecret: optional(given.authSecret, (value) => secrets('authSecret', value)[0]!),
-    tlsCaFile: given.tlsCaFile === undefined ? undefined : text('tlsCaFile', given.tlsCaFile),
+    authSecret: optional(given.authSecret, (value) => check.secrets('authSecret', value)[0]!),
+    tlsCaFile: given.tlsCaFile === undefined ? undefined : check.text('tlsCaFile', given.tlsCaFile),
     tlsSelfSigned,
-    tls: given.tls === undefined ? undefined : object('tls', given.tls),
-    poolSize: integer('poolSize', given.poolSize ?? DEFAULT_POOL_SIZE, 1),
+    tls: given.tls === undefined ? undefined : check.object('tls', given.tls),
+    poolSize: check.integer('poolSize', given.poolSize ?? DEFAULT_POOL_SIZE, 1),
     pipeline,
     peer,
-    maxQueued: integer('maxQueued', given.maxQueued ?? DEFAULT_MAX_QUEUED, 1),
-    maxMessageBytes: integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),
-    debug: boolean('debug', given.debug ?? false),
-    metrics: boolean('metrics', given.metrics ?? false),
-    metricsPort: given.metricsPort === undefined ? undefined : integer('metricsPort', given.metricsPort, 0, 65_535),
-    registry: given.registry === undefined ? undefined : registry('registry', given.registry),
-    metricsHistogram: histogram('metricsHistogram', given.metricsHistogram ?? false),
-    metricsMaxErrorReasons: integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
-    balance: oneOf('balance', given.balance ?? DEFAULT_BALANCE, BALANCES),
-    maxConnectionAgeMs: given.maxConnectionAgeMs === 0 ? undefined : optionalPositive('maxConnectionAgeMs', given.maxConnectionAgeMs),
-    ejectAfterFailures: integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 0),
+    maxQueued: check.integer('maxQueued', given.maxQueued ?? DEFAULT_MAX_QUEUED, 1),
+    maxMessageBytes: check.integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),
+    debug: check.boolean('debug', given.debug ?? false),
+    metrics: check.boolean('metrics', given.metrics ?? false),
+    metricsPort: given.metricsPort === undefined ? undefined : check.integer('metricsPort', given.metricsPort, 0, 65_535),
+    registry: given.registry === undefined ? undefined : check.registry('registry', given.registry),
+    metricsHistogram: check.histogram('metricsHistogram', given.metricsHistogram ?? false),
+    metricsMaxErrorReasons: check.integer('metricsMaxErrorReasons', given.metricsMaxErrorReasons ?? DEFAULT_METRICS_MAX_ERROR_REASONS, 0),
+    balance: check.oneOf('balance', given.balance ?? DEFAULT_BALANCE, BALANCES),
+    maxConnectionAgeMs: given.maxConnectionAgeMs === 0 ? undefined : check.optionalPositive('maxConnectionAgeMs', given.maxConnectionAgeMs),
+    ejectAfterFailures: check.integer('ejectAfterFailures', given.ejectAfterFailures ?? DEFAULT_EJECT_AFTER_FAILURES, 0),
     ejectionBackoffMs,
     ejectionBackoffMaxMs,
     probe: probe(given.probe, peer),
