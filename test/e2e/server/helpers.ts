@@ -129,6 +129,17 @@ export class TestPeer {
   }
 }
 
+/** Writes `bytes` on a new raw connection and returns the first answer. */
+export async function answerTo(port: number, bytes: Uint8Array): Promise<unknown> {
+  const peer = await TestPeer.connect(port);
+  try {
+    await peer.writeRaw(bytes);
+    return await peer.next();
+  } finally {
+    peer.destroy();
+  }
+}
+
 /** Waits `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -17,7 +17,7 @@ import {
 } from '../../../lib/index.js';
 import { describeVectors, hexBytes } from '../../support/vectors.js';
 import { clientFactory, errorOf, startScriptedServer, useCleanup } from '../client/helpers.js';
-import { TestPeer, sleep, startServer, type TestServer } from './helpers.js';
+import { TestPeer, answerTo, sleep, startServer, type TestServer } from './helpers.js';
 
 const SECRET = 'replay-guard-secret';
 const WINDOW_MS = 2000;
@@ -52,17 +52,6 @@ async function serve(options: ArrpcServerOptions): Promise<TestServer> {
 /** The bytes a guarded client would write for `value`, with the time `time`. */
 function guarded(value: unknown, time: number, secret = SECRET): Buffer {
   return signMessage(encoder, encoder.encode(guardMessage(value, time, nonces.next())), secret);
-}
-
-/** Writes `bytes` on a new raw connection and returns the answer. */
-async function answerTo(port: number, bytes: Uint8Array): Promise<unknown> {
-  const peer = await TestPeer.connect(port);
-  try {
-    await peer.writeRaw(bytes);
-    return await peer.next();
-  } finally {
-    peer.destroy();
-  }
 }
 
 describe('replayWindowMs', () => {

@@ -10,7 +10,7 @@ import { parseExposition, sampleValue } from '../../support/exposition.js';
 import { connectRaw } from '../../support/sockets.js';
 import { describeVectors, fromTagged, hexBytes, type VectorCase } from '../../support/vectors.js';
 import { clientFactory, errorOf, useCleanup } from '../client/helpers.js';
-import { TestPeer, startServer, type TestServer } from './helpers.js';
+import { TestPeer, answerTo, startServer, type TestServer } from './helpers.js';
 
 const AUTH = "arrpc.error.AuthException: Invalid or missing message signature, make sure 'auth_secret' is set/correct";
 
@@ -37,14 +37,8 @@ async function serve(options: ArrpcServerOptions): Promise<TestServer> {
 }
 
 /** Writes a captured request on a raw socket and returns the decoded answer. */
-async function replay(port: number, vector: VectorCase): Promise<unknown> {
-  const peer = await TestPeer.connect(port);
-  try {
-    await peer.writeRaw(hexBytes(vector.wire.find((turn) => turn.direction === 'request')!.hex));
-    return await peer.next();
-  } finally {
-    peer.destroy();
-  }
+function replay(port: number, vector: VectorCase): Promise<unknown> {
+  return answerTo(port, hexBytes(vector.wire.find((turn) => turn.direction === 'request')!.hex));
 }
 
 function secretCount(registry: Registry, secret: string): Promise<number | undefined> {
