@@ -135,11 +135,11 @@ export function connectRaw(port: number, host = '127.0.0.1', options: RawConnect
   });
 }
 
-/** Listens on `host`, port 0; resolves with the port the OS chose. */
-export function listen(server: net.Server, host = '127.0.0.1'): Promise<number> {
+/** Listens on `host`, on `port` (0: one the OS chooses); resolves with the port. */
+export function listen(server: net.Server, host = '127.0.0.1', port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve((server.address() as net.AddressInfo).port);
     });

@@ -92,6 +92,15 @@ export function startScriptedServer(
   return listenTracked(server);
 }
 
+/** A server on 127.0.0.1 that echoes each chunk (a Python server echoing small messages), on `port` when given. */
+export function startEchoServer(port = 0): Promise<ScriptedServer> {
+  const server = net.createServer((socket) => {
+    socket.on('data', (chunk) => socket.write(chunk));
+    socket.on('error', () => {});
+  });
+  return listenTracked(server, port);
+}
+
 /**
  * A TLS server on 127.0.0.1 that echoes each chunk, as a Python arrpc server echoes small
  * messages. Unlike test/support/python-peer.ts it tracks sockets from the TCP accept on, so
@@ -116,7 +125,7 @@ export function startHttpServer(): Promise<ScriptedServer> {
 }
 
 /** Listens on 127.0.0.1, counting TCP accepts and keeping their sockets, which `close()` ends. */
-async function listenTracked(server: net.Server): Promise<ScriptedServer> {
+async function listenTracked(server: net.Server, port = 0): Promise<ScriptedServer> {
   const sockets = new Set<net.Socket>();
   let connections = 0;
   server.on('connection', (socket: net.Socket) => {
@@ -124,9 +133,9 @@ async function listenTracked(server: net.Server): Promise<ScriptedServer> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  const port = await listen(server);
+  const listening = await listen(server, '127.0.0.1', port);
   return {
-    port,
+    port: listening,
     get connections() {
       return connections;
     },

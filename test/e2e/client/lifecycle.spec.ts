@@ -1,7 +1,6 @@
 // A call's life on the client (issue "Lifecycle and bounds"): a settled call is never sent
 // again, a lone server is never shunned, a timeout while connecting says so, and the queue
 // of calls waiting for a connection is bounded.
-import * as net from 'node:net';
 import { Registry, type Counter } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,24 +12,11 @@ import {
   RpcTimeoutException,
 } from '../../../lib/index.js';
 import { startPythonPeer } from '../../support/python-peer.js';
-import { freeServerClose, unusedPort } from '../../support/sockets.js';
-import { clientFactory, delayedEcho, errorOf, sleep, useCleanup } from './helpers.js';
+import { unusedPort } from '../../support/sockets.js';
+import { clientFactory, delayedEcho, errorOf, sleep, startEchoServer, useCleanup } from './helpers.js';
 
 const track = useCleanup();
 const newClient = clientFactory(track);
-
-/** A server on 127.0.0.1 that echoes each chunk (a Python server echoing small messages), on `port` when given. */
-async function startEcho(port = 0): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    socket.on('data', (chunk) => socket.write(chunk));
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { port: (server.address() as net.AddressInfo).port, close: () => freeServerClose(server, sockets) };
-}
 
 /** Sum of a counter's values whose labels match `labels`. */
 async function counted(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -70,7 +56,7 @@ describe('a call given up after it was written (idempotent, two endpoints)', () 
 
 describe('a lone endpoint', () => {
   it('is never ejected: once the server is back, the next call reaches it', async () => {
-    const server = await startEcho();
+    const server = await startEchoServer();
     const { port } = server;
     const client = newClient({ port, conMaxRetries: 1 });
     const downs: string[] = [];
@@ -83,7 +69,7 @@ describe('a lone endpoint', () => {
       expect(error).toBeInstanceOf(ConnectException);
       expect(error.message).toBe(`Failed to connect to 127.0.0.1:${port} with 1 attempts`);
     }
-    track(await startEcho(port));
+    track(await startEchoServer(port));
     expect(await client.call(ARRPC_DEFAULT_PATTERN, 'back')).toBe('back');
     expect(downs).toEqual([]);
   });
@@ -98,7 +84,7 @@ describe('a lone endpoint', () => {
   });
 
   it('ejectAfterFailures: 0 turns ejection off', async () => {
-    const server = track(await startEcho());
+    const server = track(await startEchoServer());
     const refusing = `127.0.0.1:${await unusedPort()}`;
     const client = newClient({ endpoints: [refusing, `127.0.0.1:${server.port}`], conMaxRetries: 1, ejectAfterFailures: 0, balance: 'round-robin' });
     const downs: string[] = [];
