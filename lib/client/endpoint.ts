@@ -366,13 +366,13 @@ export class Endpoint {
     return {
       onAnswer: () => this.ejection.succeed(),
       onRoom: () => this.pump(),
-      onAbandoned: (_connection, reason) => {
+      onAbandoned: (reason) => {
         // A request that timed out there counts against the server; a cancelled one does not.
         if (reason instanceof RpcTimeoutException) this.recordFailure(reason);
       },
-      onUnavailable: (_connection, request, error) => this.owner.onUnavailable(this, request, error),
+      onUnavailable: (request, error) => this.owner.onUnavailable(this, request, error),
       onDraining: () => this.markDraining(),
-      onLost: (_connection, request, error) => this.owner.onLost(this, request, error),
+      onLost: (request, error) => this.owner.onLost(this, request, error),
       onClose: (connection, error, failed) => {
         const index = this.live.indexOf(connection);
         if (index !== -1) this.live.splice(index, 1);
