@@ -229,8 +229,8 @@ export class ConnectionPool {
         endpoint.markDraining();
         this.displace(request, endpoint, 'unavailable', { error: () => error, leftBecause: 'draining' });
       },
-      onClose: (endpoint, connection, error) => {
-        this.events.emit('disconnect', connection.endpoint, error);
+      onClose: (endpoint, error) => {
+        this.events.emit('disconnect', endpoint.address, error);
         if (endpoint.state === 'removed' && endpoint.connections.length === 0) this.leaving.delete(endpoint);
       },
       onProbeFailed: (endpoint, error, delayMs) => {

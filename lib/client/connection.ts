@@ -30,26 +30,26 @@ export interface ConnectionSettings {
 /** What a connection tells its owner. */
 export interface ConnectionOwner {
   /** An answer came (an error answer too): the server is alive. Called before the request settles. */
-  onAnswer(connection: Connection): void;
+  onAnswer(): void;
   /** Room for another request: an answer came, or the connection retired by age. */
-  onRoom(connection: Connection): void;
+  onRoom(): void;
   /** A request written here timed out or was cancelled (`reason` says which) before its answer. */
-  onAbandoned(connection: Connection, reason: Error): void;
+  onAbandoned(reason: Error): void;
   /**
    * `request` was answered `UnavailableException` (the server is draining): it never ran. The
    * owner settles it, with `error` or by sending it elsewhere.
    */
-  onUnavailable(connection: Connection, request: PendingRequest, error: UnavailableException): void;
+  onUnavailable(request: PendingRequest, error: UnavailableException): void;
   /**
    * The server sent its drain notice (an `UnavailableException` answer to no request): it is
    * draining, read nothing after the notice, and ends the connection.
    */
-  onDraining(connection: Connection): void;
+  onDraining(): void;
   /**
    * `request` was in flight when the connection closed: the owner settles it, with `error`
    * (`ConnectionLostException` unless the closer said otherwise) or by sending it again.
    */
-  onLost(connection: Connection, request: PendingRequest, error: ArrpcException): void;
+  onLost(request: PendingRequest, error: ArrpcException): void;
   /**
    * The connection closed, after its requests in flight were handed to {@link onLost}.
    * `failed`: it broke under requests in flight (or the server sent bytes out of step), which
@@ -67,7 +67,7 @@ const lostConnection: FailureFactory = (context, cause) => new ConnectionLostExc
  * Milliseconds a connection waits for the answer of a request given up (timed out, or
  * cancelled with no deadline left) while other requests wait behind it; then it closes.
  */
-export const ABANDONED_ANSWER_WAIT_MS = 5_000;
+const ABANDONED_ANSWER_WAIT_MS = 5_000;
 
 /**
  * One socket to the server. Answers carry no request id, so the n-th answer
@@ -119,7 +119,7 @@ export class Connection implements RequestLine {
 
   /** True when another request may be written now. */
   get hasRoom(): boolean {
-    return !this.closed && !this.retiring && this.inFlight.length < this.settings.capacity;
+    return this.accepting && this.inFlight.length < this.settings.capacity;
   }
 
   /** True while it takes requests (open, not retiring), room or not. */
@@ -152,7 +152,7 @@ export class Connection implements RequestLine {
    * the requests behind it fail with `ConnectionLostException`.
    */
   abandon(request: PendingRequest, reason: Error): void {
-    this.owner.onAbandoned(this, reason);
+    this.owner.onAbandoned(reason);
     if (this.closed || !this.inFlight.includes(request)) return;
     if (!this.awaited()) return this.close(reason);
     // A cancelled request may have time left; a timed-out one has none by definition.
@@ -174,7 +174,7 @@ export class Connection implements RequestLine {
   retireAfter(ms: number): void {
     this.ageTimer = setTimeout(() => {
       this.retire();
-      if (!this.closed) this.owner.onRoom(this);
+      if (!this.closed) this.owner.onRoom();
     }, ms);
     this.ageTimer.unref();
   }
@@ -193,16 +193,16 @@ export class Connection implements RequestLine {
     clearTimeout(this.ageTimer);
     clearTimeout(this.discardTimer);
     this.discards.clear();
-    if (this.inFlight.length > 0) abandon(this.socket);
+    if (this.inFlight.length > 0) resetSocket(this.socket);
     else this.socket.destroy();
     for (const request of this.inFlight.splice(0)) {
       // One that timed out or was cancelled has its outcome already: it is never sent again.
       if (request.settled) continue;
       // A draining server runs no envelope it reads after its drain began, and reads nothing after its notice.
       if (this.drainSeen && request.message.pattern !== ARRPC_DEFAULT_PATTERN) {
-        this.owner.onUnavailable(this, request, new UnavailableException('server is draining', this.contextOf(request)));
+        this.owner.onUnavailable(request, new UnavailableException('server is draining', this.contextOf(request)));
       } else {
-        this.owner.onLost(this, request, failure(this.contextOf(request), reason));
+        this.owner.onLost(request, failure(this.contextOf(request), reason));
       }
     }
     this.settings.logger?.debug(`connection to ${this.settings.endpoint} closed${reason ? `: ${reason.message}` : ''}`);
@@ -219,7 +219,7 @@ export class Connection implements RequestLine {
     if (drainNotice) {
       // The server reads nothing more here: whatever is still in flight never ran (close()).
       this.drainSeen = true;
-      this.owner.onDraining(this);
+      this.owner.onDraining();
       return this.close(undefined);
     }
     if (error === undefined) return;
@@ -232,7 +232,7 @@ export class Connection implements RequestLine {
 
   private onAnswer({ value, refusal }: Answer): void {
     const request = this.inFlight.shift()!;
-    this.owner.onAnswer(this);
+    this.owner.onAnswer();
     if (request.settled) {
       // The answer of a request given up: nobody wants it.
       this.discards.delete(request);
@@ -244,7 +244,7 @@ export class Connection implements RequestLine {
       this.settleAnswer(request, value);
     }
     if (this.inFlight.length === 0 ? this.retiring : !this.awaited()) this.close(undefined);
-    else if (!this.closed) this.owner.onRoom(this);
+    else if (!this.closed) this.owner.onRoom();
   }
 
   /** True when a request in flight still waits for its answer. */
@@ -269,7 +269,7 @@ export class Connection implements RequestLine {
     const error = createRemoteException(remote, this.contextOf(request));
     if (error instanceof UnavailableException) {
       this.drainSeen = true;
-      this.owner.onUnavailable(this, request, error);
+      this.owner.onUnavailable(request, error);
     } else {
       request.fail(error);
     }
@@ -286,7 +286,7 @@ export class Connection implements RequestLine {
  * a half-close (as Python clients do), whose answers are still wanted. A TLS
  * socket cannot be reset: it is closed as usual.
  */
-function abandon(socket: Socket): void {
+function resetSocket(socket: Socket): void {
   try {
     socket.resetAndDestroy();
   } catch {

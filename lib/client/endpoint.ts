@@ -20,10 +20,11 @@ const AGE_JITTER = 0.1;
 
 /** What an endpoint tells its pool. */
 export interface EndpointOwner {
-  onOpen(endpoint: Endpoint, connection: Connection): void;
+  /** A connection opened. */
+  onOpen(endpoint: Endpoint): void;
   onRetry(endpoint: Endpoint, attempt: number, delayMs: number, error: Error): void;
   /** A connection attempt failed (its queued requests count it already): they may go elsewhere. */
-  onAttemptFailed(endpoint: Endpoint, error: Error): void;
+  onAttemptFailed(endpoint: Endpoint): void;
   /** Every attempt of one opening failed (`attempts` of them), with `error` the last one. */
   onGiveUp(endpoint: Endpoint, error: Error, attempts: number): void;
   /** {@link Endpoint.state} changed from `previous`; `error` says why when it went down. */
@@ -34,7 +35,8 @@ export interface EndpointOwner {
   onLost(endpoint: Endpoint, request: PendingRequest, error: ArrpcException): void;
   /** A request was answered `UnavailableException`: it never ran. */
   onUnavailable(endpoint: Endpoint, request: PendingRequest, error: UnavailableException): void;
-  onClose(endpoint: Endpoint, connection: Connection, error: Error | undefined): void;
+  /** A connection closed, for `error` when it did not close on request. */
+  onClose(endpoint: Endpoint, error: Error | undefined): void;
   /** A probe failed; the next is due in `delayMs`. */
   onProbeFailed(endpoint: Endpoint, error: Error, delayMs: number): void;
   /** Whether other endpoints could take requests meanwhile (else this one connects on demand only). */
@@ -310,7 +312,7 @@ export class Endpoint {
     this.lastAttemptError = error;
     for (const request of this.queue) request.attemptsHere++;
     this.recordFailure(error);
-    this.owner.onAttemptFailed(this, error);
+    this.owner.onAttemptFailed(this);
   }
 
   /** Makes a connection of `socket`; `readmitted` after a successful probe. */
@@ -320,7 +322,7 @@ export class Endpoint {
     this.lastAttemptError = undefined;
     const { maxConnectionAgeMs, random } = this.settings;
     if (maxConnectionAgeMs !== undefined) connection.retireAfter(maxConnectionAgeMs * (1 - AGE_JITTER + 2 * AGE_JITTER * random()));
-    this.owner.onOpen(this, connection);
+    this.owner.onOpen(this);
     if (this.current === 'idle' || readmitted) this.setState('up');
     this.pump();
     return connection;
@@ -366,17 +368,17 @@ export class Endpoint {
     return {
       onAnswer: () => this.ejection.succeed(),
       onRoom: () => this.pump(),
-      onAbandoned: (_connection, reason) => {
+      onAbandoned: (reason) => {
         // A request that timed out there counts against the server; a cancelled one does not.
         if (reason instanceof RpcTimeoutException) this.recordFailure(reason);
       },
-      onUnavailable: (_connection, request, error) => this.owner.onUnavailable(this, request, error),
+      onUnavailable: (request, error) => this.owner.onUnavailable(this, request, error),
       onDraining: () => this.markDraining(),
-      onLost: (_connection, request, error) => this.owner.onLost(this, request, error),
+      onLost: (request, error) => this.owner.onLost(this, request, error),
       onClose: (connection, error, failed) => {
         const index = this.live.indexOf(connection);
         if (index !== -1) this.live.splice(index, 1);
-        this.owner.onClose(this, connection, error);
+        this.owner.onClose(this, error);
         if (failed) this.recordFailure(error ?? new Error(`connection to ${this.address} failed`));
         this.pump();
         this.recovery.reconnectLater();

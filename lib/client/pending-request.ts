@@ -23,8 +23,6 @@ export type Settle = (error: Error | undefined, value?: unknown) => void;
 export interface RequestSite {
   /** The server as `host:port`. */
   readonly address: string;
-  /** What a `ConnectException` says of it when the call made no attempt there (`'ejected'`...). */
-  readonly state: string;
   /** Where calls sent there are recorded; `undefined` with metrics off. */
   readonly metrics: ClientEndpointMetrics | undefined;
   /** True while no connection is open there and one is being opened (retries included). */

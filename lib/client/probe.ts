@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { ARRPC_DEFAULT_PATTERN, ARRPC_PING_ANSWER, ARRPC_PING_PATTERN } from '../constants.js';
 import type { ResolvedClientOptions } from '../options/index.js';
-import { MessageEncoder, parseRemoteError, type DecoderLimits } from '../protocol/index.js';
+import { MessageEncoder, parseRemoteError, type DecoderLimits, type RemoteError } from '../protocol/index.js';
 import { connectSocket, formatAddress, type SocketTarget } from './connect-socket.js';
 import { SocketExchange } from './exchange.js';
 import type { OutgoingMessage } from './pending-request.js';
@@ -53,19 +53,40 @@ export async function runProbe(target: Omit<SocketTarget, 'timeoutMs'>, probe: P
   const started = performance.now();
   const socket = await connectSocket({ ...target, timeoutMs: probe.timeoutMs }, signal);
   if (probe.kind === 'connect') return socket;
-  const { message, encoding, limits, check } = probe.exchange;
-  const exchange = new SocketExchange(socket, limits);
+  const exchange = new SocketExchange(socket, probe.exchange.limits);
   try {
     const remaining = Math.max(1, Math.floor(probe.timeoutMs - (performance.now() - started)));
-    const answer = await exchange.send(encodeRequest(new MessageEncoder(), message, remaining, encoding), remaining, signal);
-    const remote = parseRemoteError(answer, answerErrorKinds(encoding, message));
-    const refusal = remote ? `answered ${remote.kind}: ${remote.message}` : check(answer);
+    const { refusal } = await askProbe(exchange, probe.exchange, new MessageEncoder(), remaining, signal);
     if (refusal !== undefined) throw new Error(`probe of ${formatAddress(target.host, target.port)} ${refusal}`);
     return exchange.release();
   } catch (error) {
     socket.destroy();
     throw error;
   }
+}
+
+/** How a server answered a probe's request: the error the answer carries, and why the probe refuses it. */
+export interface ProbeVerdict {
+  readonly remote: RemoteError | undefined;
+  /** `undefined` when the answer is the one wanted. */
+  readonly refusal: string | undefined;
+}
+
+/**
+ * Writes `probe`'s request on `exchange`, with `timeoutMs` as its deadline, and judges the
+ * answer: an error answer is refused with its kind and message, any other by `probe.check`.
+ * The one round trip of a readmission probe and of a health check alike.
+ */
+export async function askProbe(
+  exchange: SocketExchange,
+  probe: ProbeExchange,
+  encoder: MessageEncoder,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ProbeVerdict> {
+  const answer = await exchange.send(encodeRequest(encoder, probe.message, timeoutMs, probe.encoding), timeoutMs, signal);
+  const remote = parseRemoteError(answer, answerErrorKinds(probe.encoding, probe.message));
+  return { remote, refusal: remote ? `answered ${remote.kind}: ${remote.message}` : probe.check(answer) };
 }
 
 function describe(value: unknown): string {

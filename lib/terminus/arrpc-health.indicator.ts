@@ -82,7 +82,7 @@ export class ArrpcHealthIndicator implements OnApplicationShutdown {
   async pingCheck<const Key extends string>(key: Key, client: ArrpcClient, options: ArrpcPingCheckOptions = {}): Promise<HealthIndicatorResult<Key>> {
     const timeoutMs = checkTimeout(options.timeout);
     const { settings, channels } = this.stateOf(client);
-    const exchange = healthExchange(settings.options, options.probe, timeoutMs);
+    const exchange = healthExchange(settings, options.probe, timeoutMs);
     const targets = healthTargets(client);
     for (const [address, channel] of channels) {
       if (!targets.some((target) => target.address === address)) {

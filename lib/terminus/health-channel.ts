@@ -1,8 +1,7 @@
 import { connectSocket, type SocketTarget } from '../client/connect-socket.js';
 import { SocketEndedError, SocketExchange } from '../client/exchange.js';
-import type { ProbeExchange } from '../client/probe.js';
-import { answerErrorKinds, encodeRequest } from '../client/request-encoding.js';
-import { MessageEncoder, RemoteErrorKind, parseRemoteError } from '../protocol/index.js';
+import { askProbe, type ProbeExchange } from '../client/probe.js';
+import { MessageEncoder, RemoteErrorKind } from '../protocol/index.js';
 
 /** What one health round trip found. */
 export type ProbeOutcome =
@@ -62,13 +61,11 @@ export class HealthChannel {
   private async roundTrip(probe: ProbeExchange, deadline: number, kept: SocketExchange | undefined): Promise<ProbeOutcome> {
     const exchange = kept ?? (await this.open(probe, deadline));
     const remainingMs = Math.max(1, Math.floor(deadline - performance.now()));
-    const answer = await exchange.send(encodeRequest(this.encoder, probe.message, remainingMs, probe.encoding), remainingMs);
-    const remote = parseRemoteError(answer, answerErrorKinds(probe.encoding, probe.message));
+    const { remote, refusal } = await askProbe(exchange, probe, this.encoder, remainingMs);
     if (remote?.kind === RemoteErrorKind.Unavailable) {
       this.close();
       return { state: 'draining', message: remote.message };
     }
-    const refusal = remote ? `answered ${remote.kind}: ${remote.message}` : probe.check(answer);
     return refusal === undefined ? { state: 'up' } : { state: 'down', message: refusal };
   }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LinkedQueue } from '../../../lib/client/linked-queue.js';
 import { PendingRequest, type RequestLine, type RequestSite } from '../../../lib/client/pending-request.js';
 
-const site = (address: string): RequestSite => ({ address, state: 'up', metrics: undefined, connecting: false, lastConnectError: undefined });
+const site = (address: string): RequestSite => ({ address, metrics: undefined, connecting: false, lastConnectError: undefined });
 
 function call() {
   const outcomes: [Error | undefined, unknown][] = [];
