@@ -50,6 +50,12 @@ const TIMEOUT_MS_TEXT = /^\d{1,15}$/;
 /** What {@link MessageRouter.openSigned} returns for a message it refused. */
 const REFUSED: unique symbol = Symbol('refused');
 
+/** Logs why a signed message was refused (debug only) and yields {@link REFUSED}. */
+function refuse(connection: ConnectionHandler, byteLength: number, reason: string): typeof REFUSED {
+  connection.debug(`refused (${byteLength} bytes): ${reason}`);
+  return REFUSED;
+}
+
 /** The answers given without a handler, built once. */
 const Answered = {
   auth: { answer: FixedAnswer.auth, failed: true },
@@ -131,22 +137,20 @@ export class MessageRouter implements MessageDispatcher {
    * whether the replay guard is on or not: clients write it whatever the server does with it.
    */
   private openSigned(message: unknown, byteLength: number, connection: ConnectionHandler, record: RequestRecord): unknown {
-    const refuse = (reason: string): typeof REFUSED => {
-      connection.debug(`refused (${byteLength} bytes): ${reason}`);
-      return REFUSED;
-    };
     let verified: VerifiedMessage;
     try {
       verified = verifySignedMessage(message, this.signingKeys!, this.signedDecoder);
     } catch (error) {
-      return refuse((error as Error).message);
+      return refuse(connection, byteLength, (error as Error).message);
     }
     const guard = readGuard(verified.value);
-    if (typeof guard === 'string') return refuse(guard);
+    if (typeof guard === 'string') return refuse(connection, byteLength, guard);
     if (this.nonces !== undefined) {
-      if (guard === undefined && !this.options.replayAllowUnguarded) return refuse('no replay guard (replayAllowUnguarded is off)');
+      if (guard === undefined && !this.options.replayAllowUnguarded) {
+        return refuse(connection, byteLength, 'no replay guard (replayAllowUnguarded is off)');
+      }
       const refusal = guard === undefined ? undefined : this.nonces.admit(guard.time, guard.nonce, Date.now());
-      if (refusal !== undefined) return refuse(`replay guard: ${refusal}`);
+      if (refusal !== undefined) return refuse(connection, byteLength, `replay guard: ${refusal}`);
     }
     record.secretIndex = verified.secretIndex;
     return guard === undefined ? verified.value : guard.data;
