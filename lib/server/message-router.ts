@@ -103,7 +103,6 @@ export class MessageRouter implements MessageDispatcher {
       value = this.openSigned(message, byteLength, connection, record);
       if (value === REFUSED) return Answered.auth;
     }
-    record.signed = signed;
     let envelope: Envelope | undefined;
     try {
       envelope = readEnvelope(value);
