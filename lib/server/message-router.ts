@@ -274,7 +274,11 @@ export class MessageRouter implements MessageDispatcher {
     record.handlerFunc = this.nest.handlerName(route);
     const scope = new RequestScope(undefined);
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
-    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, ...(envelope.meta && { metadata: envelope.meta }) };
+    // No `metadata` key without meta, and no temporary object spread to leave it out.
+    const packet: ReadPacket =
+      envelope.meta === undefined
+        ? { pattern: envelope.pattern, data: envelope.data }
+        : { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
     // Nothing here may reject: nobody waits on this promise.
     const start: HandlerRun['start'] = async (reply, done) => {
       try {
