@@ -7,7 +7,6 @@ export {
   DECODED_COST_PER_MESSAGE_BYTE,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_MAX_QUEUED,
 } from './constants.js';
 
 // Wire protocol
@@ -19,24 +18,18 @@ export {
   MessageEncoder,
   RemoteErrorKind,
   SharedBudget,
+  SignatureKey,
+  SignatureKeys,
   buildEnvelope,
   decodeMessage,
   formatRemoteError,
   formatRpcError,
   parseRemoteError,
   readEnvelope,
-  SignatureKey,
-  SignatureKeys,
   signMessage,
   verifyMessage,
   verifySignedMessage,
   widenForPythonReader,
-  // The replay guard (PROTOCOL part 2)
-  GUARD_NONCE_BYTES,
-  NonceSource,
-  NonceStore,
-  guardMessage,
-  readGuard,
   type DecoderLimits,
   type EncoderOptions,
   type Envelope,
@@ -44,6 +37,15 @@ export {
   type RemoteError,
   type SigningSecret,
   type VerifiedMessage,
+} from './protocol/index.js';
+
+// Replay guard (PROTOCOL.md part 2)
+export {
+  GUARD_NONCE_BYTES,
+  NonceSource,
+  NonceStore,
+  guardMessage,
+  readGuard,
   type GuardedMessage,
   type ReplayRefusal,
 } from './protocol/index.js';
@@ -123,6 +125,7 @@ export {
   DEFAULT_EJECT_AFTER_FAILURES,
   DEFAULT_EJECTION_BACKOFF_MAX_MS,
   DEFAULT_EJECTION_BACKOFF_MS,
+  DEFAULT_MAX_QUEUED,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
   DEFAULT_POOL_SIZE,

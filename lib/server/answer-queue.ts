@@ -57,7 +57,6 @@ export class AnswerQueue {
       failure: undefined,
       handlerFunc: '',
       pattern: '',
-      signed: false,
       secretIndex: -1,
       counted: true,
       envelope: false,
@@ -120,8 +119,9 @@ export class AnswerQueue {
 
   /** Records an answered message: its time from being read to its answer being written, and its failure. */
   private record(metrics: ServerConnectionMetrics, slot: Slot, now: number): void {
-    metrics.request(slot.handlerFunc, slot.pattern, slot.signed, (now - slot.receivedAt) / 1000, slot.size);
-    if (slot.failure !== undefined) metrics.error(slot.handlerFunc, slot.signed, errorReason(slot.failure));
-    if (slot.secretIndex >= 0) metrics.secret(slot.secretIndex);
+    const signed = slot.secretIndex >= 0;
+    metrics.request(slot.handlerFunc, slot.pattern, signed, (now - slot.receivedAt) / 1000, slot.size);
+    if (slot.failure !== undefined) metrics.error(slot.handlerFunc, signed, errorReason(slot.failure));
+    if (signed) metrics.secret(slot.secretIndex);
   }
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Logger } from '@nestjs/common';
-import { type CustomTransportStrategy, type MessageHandler, type MsPattern, Server } from '@nestjs/microservices';
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { ARRPC_RESERVED_PATTERN_PREFIX, ARRPC_TRANSPORT_ID } from '../constants.js';
 import { LEARN_HANDLER_NAMES, type HandlerNameLearner, type PatternMethod } from '../metrics/handler-name-explorer.js';
 import { openMetricsServer, type MetricsServerHandle } from '../metrics/metrics-server.js';
@@ -11,6 +11,7 @@ import { createServerMetricsRecorder } from '../metrics/server-recorder.js';
 import { type ArrpcServerOptions, type ResolvedServerOptions, resolveServerOptions } from '../options/server-options.js';
 import { MessageEncoder, SharedBudget } from '../protocol/index.js';
 import { ConnectionHandler } from './connection-handler.js';
+import { HandlerNames } from './handler-names.js';
 import { MessageRouter } from './message-router.js';
 import { ArrpcServerStatus, type ArrpcServerEvents } from './server-events.js';
 
@@ -41,10 +42,8 @@ export class ArrpcServer
   private readonly router: MessageRouter;
   /** The Prometheus recorder with `metrics: true`, else the no-op one. */
   private readonly recorder: ServerMetricsRecorder;
-  /** `handler_func` by route, learnt from `ArrpcMetricsModule` at module init; undefined until then. */
-  private handlerNames: ReadonlyMap<string, string> | undefined;
-  /** Routes already warned about having no method name ('' once none could be: no names learnt). */
-  private readonly unnamedRoutes = new Set<string>();
+  /** `handler_func` by route, learnt from `ArrpcMetricsModule` at module init. */
+  private readonly handlerNames = new HandlerNames(this.logger);
   private metricsServer: MetricsServerHandle | undefined;
   private readonly connections = new Set<ConnectionHandler>();
   /** Encodes every connection's answers (see ConnectionHandler). */
@@ -80,7 +79,7 @@ export class ArrpcServer
       {
         handlers: this.messageHandlers,
         isDraining: () => this.draining,
-        handlerName: (route) => this.handlerName(route),
+        handlerName: (route) => (this.recorder.enabled ? this.handlerNames.of(route) : ''),
         handleRequest: (context, produce, respond) => this.handleRequest(context, produce, respond),
         handleEvent: (route, packet, context) => this.handleEvent(route, packet, context),
         normalizePattern: (pattern) => this.normalizePattern(pattern),
@@ -171,43 +170,10 @@ export class ArrpcServer
 
   /**
    * Learns the method name behind each route, from the controllers' pattern metadata
-   * `ArrpcMetricsModule` reads at module init. Patterns are keyed as `addHandler` keys them,
-   * and the first method of a route names it, as the first `@EventPattern` listener heads
-   * Nest's chain. Not for application code: the module calls it.
+   * `ArrpcMetricsModule` reads at module init. Not for application code: the module calls it.
    */
   [LEARN_HANDLER_NAMES](methods: readonly PatternMethod[]): void {
-    const names = new Map<string, string>();
-    for (const { pattern, transport, name } of methods) {
-      // Nest's own filter: a handler for another transport is not registered here.
-      if (transport !== undefined && transport !== this.transportId) continue;
-      const route = this.normalizePattern(pattern as MsPattern);
-      if (!names.has(route)) names.set(route, name);
-    }
-    this.handlerNames = names;
-  }
-
-  /**
-   * The `handler_func` of a route with a handler: its method's name, or the route itself where
-   * no method is known, so its requests stay apart from other handlers'; a warning says why.
-   */
-  private handlerName(route: string): string {
-    if (!this.recorder.enabled) return '';
-    const name = this.handlerNames?.get(route);
-    if (name !== undefined) return name;
-    this.warnUnnamed(route);
-    return route;
-  }
-
-  /** Once for the server while no names are learnt; then once per route no method has. */
-  private warnUnnamed(route: string): void {
-    const key = this.handlerNames === undefined ? '' : route;
-    if (this.unnamedRoutes.has(key)) return;
-    this.unnamedRoutes.add(key);
-    this.logger.warn(
-      key === ''
-        ? `metrics: handler_func is each handler's pattern: no method names learnt (import ArrpcMetricsModule.forRoot() in the app; a hybrid app learns them at init)`
-        : `metrics: handler_func is the pattern "${route}": no controller method has it (a handler added with addHandler)`,
-    );
+    this.handlerNames.learn(methods, this.transportId, (pattern) => this.normalizePattern(pattern));
   }
 
   private async start(): Promise<void> {

@@ -11,9 +11,10 @@ export interface RequestRecord {
   handlerFunc: string;
   /** The pattern as a string; `''` when none was read. */
   pattern: string;
-  /** Signed and verified. */
-  signed: boolean;
-  /** When verified, the position in `authSecret` of the secret it was signed with; -1 otherwise. */
+  /**
+   * When signed and verified, the position in `authSecret` of the secret it was signed with;
+   * -1 otherwise (no `authSecret`, or refused): the metrics' `signed` label is `secretIndex >= 0`.
+   */
   secretIndex: number;
   /** False for what is not counted (`arrpc.ping`). */
   counted: boolean;

@@ -50,6 +50,12 @@ const TIMEOUT_MS_TEXT = /^\d{1,15}$/;
 /** What {@link MessageRouter.openSigned} returns for a message it refused. */
 const REFUSED: unique symbol = Symbol('refused');
 
+/** Logs why a signed message was refused (debug only) and yields {@link REFUSED}. */
+function refuse(connection: ConnectionHandler, byteLength: number, reason: string): typeof REFUSED {
+  connection.debug(`refused (${byteLength} bytes): ${reason}`);
+  return REFUSED;
+}
+
 /** The answers given without a handler, built once. */
 const Answered = {
   auth: { answer: FixedAnswer.auth, failed: true },
@@ -97,7 +103,6 @@ export class MessageRouter implements MessageDispatcher {
       value = this.openSigned(message, byteLength, connection, record);
       if (value === REFUSED) return Answered.auth;
     }
-    record.signed = signed;
     let envelope: Envelope | undefined;
     try {
       envelope = readEnvelope(value);
@@ -131,22 +136,20 @@ export class MessageRouter implements MessageDispatcher {
    * whether the replay guard is on or not: clients write it whatever the server does with it.
    */
   private openSigned(message: unknown, byteLength: number, connection: ConnectionHandler, record: RequestRecord): unknown {
-    const refuse = (reason: string): typeof REFUSED => {
-      connection.debug(`refused (${byteLength} bytes): ${reason}`);
-      return REFUSED;
-    };
     let verified: VerifiedMessage;
     try {
       verified = verifySignedMessage(message, this.signingKeys!, this.signedDecoder);
     } catch (error) {
-      return refuse((error as Error).message);
+      return refuse(connection, byteLength, (error as Error).message);
     }
     const guard = readGuard(verified.value);
-    if (typeof guard === 'string') return refuse(guard);
+    if (typeof guard === 'string') return refuse(connection, byteLength, guard);
     if (this.nonces !== undefined) {
-      if (guard === undefined && !this.options.replayAllowUnguarded) return refuse('no replay guard (replayAllowUnguarded is off)');
+      if (guard === undefined && !this.options.replayAllowUnguarded) {
+        return refuse(connection, byteLength, 'no replay guard (replayAllowUnguarded is off)');
+      }
       const refusal = guard === undefined ? undefined : this.nonces.admit(guard.time, guard.nonce, Date.now());
-      if (refusal !== undefined) return refuse(`replay guard: ${refusal}`);
+      if (refusal !== undefined) return refuse(connection, byteLength, `replay guard: ${refusal}`);
     }
     record.secretIndex = verified.secretIndex;
     return guard === undefined ? verified.value : guard.data;
@@ -271,7 +274,11 @@ export class MessageRouter implements MessageDispatcher {
     record.handlerFunc = this.nest.handlerName(route);
     const scope = new RequestScope(undefined);
     const context = new ArrpcContext([pattern, envelope.meta, connection, signed], scope);
-    const packet: ReadPacket = { pattern: envelope.pattern, data: envelope.data, ...(envelope.meta && { metadata: envelope.meta }) };
+    // No `metadata` key without meta, and no temporary object spread to leave it out.
+    const packet: ReadPacket =
+      envelope.meta === undefined
+        ? { pattern: envelope.pattern, data: envelope.data }
+        : { pattern: envelope.pattern, data: envelope.data, metadata: envelope.meta };
     // Nothing here may reject: nobody waits on this promise.
     const start: HandlerRun['start'] = async (reply, done) => {
       try {
