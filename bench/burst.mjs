@@ -4,9 +4,8 @@
 // Prints one JSON line for run.mjs.
 // Usage: node burst.mjs --arrpc host:port --nest-tcp host:port [--concurrency 1000] [--repeats 9] [--warmup 2]
 import { parseArgs } from 'node:util';
-import { closeClients, call, openClients, row } from './clients.mjs';
+import { call, openClients, timeInTurns } from './clients.mjs';
 import { SMALL } from './messages.mjs';
-import { median } from './report.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,12 +28,5 @@ async function burst(client) {
 }
 
 const clients = await openClients({ arrpc: args.arrpc, nestTcp: args['nest-tcp'] });
-const timings = new Map(clients.map((client) => [client, []]));
-try {
-  for (let i = 0; i < Number(args.warmup); i++) for (const client of clients) await burst(client);
-  // In turns, so that every client sees the same host over the run.
-  for (let i = 0; i < Number(args.repeats); i++) for (const client of clients) timings.get(client).push(await burst(client));
-} finally {
-  await closeClients(clients);
-}
-console.log(JSON.stringify({ concurrency, rows: clients.map((client) => row(client, timings.get(client), median)) }));
+const rows = await timeInTurns(clients, { warmup: Number(args.warmup), repeats: Number(args.repeats) }, burst);
+console.log(JSON.stringify({ concurrency, rows }));

@@ -4,6 +4,7 @@
 import { ClientTCP } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { ARRPC_DEFAULT_PATTERN, ArrpcClient } from '../dist/lib/index.js';
+import { median } from './report.mjs';
 
 /** `arrpc` and `nestTcp` are required; `python` (a Python arrpc server) adds a row when given. */
 export async function openClients({ arrpc, nestTcp, python }) {
@@ -22,18 +23,28 @@ export async function openClients({ arrpc, nestTcp, python }) {
   return clients;
 }
 
-export async function closeClients(clients) {
-  await Promise.all(clients.map(({ client }) => client.close()));
+/**
+ * Times `measure(client)` (milliseconds) for each client in turn, `warmup` rounds untimed then
+ * `repeats` timed, so that every client sees the same host over the run; then closes the clients.
+ * One row per client: the median and range of its timings.
+ */
+export async function timeInTurns(clients, { warmup, repeats }, measure) {
+  const timings = new Map(clients.map((client) => [client, []]));
+  try {
+    for (let i = 0; i < warmup; i++) for (const client of clients) await measure(client);
+    for (let i = 0; i < repeats; i++) for (const client of clients) timings.get(client).push(await measure(client));
+  } finally {
+    await Promise.all(clients.map(({ client }) => client.close()));
+  }
+  return clients.map((client) => {
+    const ms = timings.get(client);
+    return { name: client.name, label: client.label, ms: median(ms), minMs: Math.min(...ms), maxMs: Math.max(...ms), repeats: ms.length };
+  });
 }
 
 /** One call through `send()`, as a Nest app makes it: resolves with the answer. */
 export function call({ client, pattern }, message) {
   return lastValueFrom(client.send(pattern, message));
-}
-
-/** A row of the JSON line both scripts print: the median and range of one client's timings. */
-export function row({ name, label }, timingsMs, median) {
-  return { name, label, ms: median(timingsMs), minMs: Math.min(...timingsMs), maxMs: Math.max(...timingsMs), repeats: timingsMs.length };
 }
 
 function at(address) {

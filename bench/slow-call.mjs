@@ -4,9 +4,9 @@
 // Prints one JSON line for run.mjs.
 // Usage: node slow-call.mjs --arrpc host:port --nest-tcp host:port [--python host:port] [--repeats 3] [--warmup 1]
 import { parseArgs } from 'node:util';
-import { closeClients, call, openClients, row } from './clients.mjs';
+import { call, openClients, timeInTurns } from './clients.mjs';
 import { SMALL } from './messages.mjs';
-import { median, sleep } from './report.mjs';
+import { sleep } from './report.mjs';
 
 const SLOW_MS = 500;
 /** How long after the slow call the fast one is sent: the slow one is on the wire by then. */
@@ -35,11 +35,5 @@ async function fastBehindSlow(client) {
 }
 
 const clients = await openClients({ arrpc: args.arrpc, nestTcp: args['nest-tcp'], python: args.python });
-const timings = new Map(clients.map((client) => [client, []]));
-try {
-  for (let i = 0; i < Number(args.warmup); i++) for (const client of clients) await fastBehindSlow(client);
-  for (let i = 0; i < Number(args.repeats); i++) for (const client of clients) timings.get(client).push(await fastBehindSlow(client));
-} finally {
-  await closeClients(clients);
-}
-console.log(JSON.stringify({ slowMs: SLOW_MS, rows: clients.map((client) => row(client, timings.get(client), median)) }));
+const rows = await timeInTurns(clients, { warmup: Number(args.warmup), repeats: Number(args.repeats) }, fastBehindSlow);
+console.log(JSON.stringify({ slowMs: SLOW_MS, rows }));
