@@ -79,8 +79,10 @@ async function runAlone(scenario) {
 
 /** The row and its ceiling loaded in turn over one window; the row's result carries the ceiling's. */
 async function runPaired(row, ceiling) {
-  const servers = [await startServer(row, context), await startServer(ceiling, context)];
+  const servers = [];
   try {
+    // One after the other, inside the try: a server that fails to start leaves none running.
+    for (const scenario of [row, ceiling]) servers.push(await startServer(scenario, context));
     const cpuBefore = servers.map((server) => cpuSeconds([server]));
     const { targets } = runLoad(row, servers.map((server) => server.port));
     const [rowLoad, ceilingLoad] = targets.map((load, i) => ({
