@@ -1,11 +1,13 @@
 // Each protocol core operation alone, per message, on this machine: encode and decode against
 // @msgpack/msgpack (the ceiling's codec), the HMAC against createHmac, then signing and verifying
-// the reference's envelope.
+// the reference's envelope. Then the ~1 KiB record's decode alone, ours against the library's in
+// turns (record-decode.mjs): the one row of the table with a target.
 // Usage: node codec.mjs
 import { createHmac } from 'node:crypto';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { MessageDecoder, MessageEncoder, SignatureKey, decodeMessage, signMessage, verifyMessage } from '../dist/lib/index.js';
 import { MESSAGES } from './messages.mjs';
+import { compareRecordDecode, describeRecordDecode } from './record-decode.mjs';
 
 const ROUNDS = { small: 500_000, record: 50_000 };
 // Made ready once, as ArrpcServer and ArrpcClient do.
@@ -49,3 +51,4 @@ console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) {
   console.log(`| ${row.name} | ${row.bytes} | ${row.encode.join(' / ')} | ${row.decode.join(' / ')} | ${row.hmac.join(' / ')} | ${row.sign} | ${row.verify} |`);
 }
+console.log(`\n${describeRecordDecode(compareRecordDecode())}`);

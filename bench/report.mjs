@@ -1,4 +1,5 @@
-// What both load generators print: one JSON line of results for run.mjs.
+// What both load generators print: one JSON line of results for run.mjs; and the median every
+// script takes.
 
 /**
  * Requests/s over the `seconds` a server was loaded, latency percentiles, and the generator's own
@@ -24,4 +25,10 @@ export function summarize({ latenciesNs, answered, errors, seconds, cpu, cpuSeco
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }

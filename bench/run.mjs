@@ -1,6 +1,7 @@
-// Runs every scenario of the benchmark issue: the load generator pinned to CPU 1, each server to
-// CPU 0 (with several servers, spread over every other CPU there is: all on CPU 0 on a 2-CPU
-// machine), a warm-up, then a fixed window, once per round.
+// Runs every scenario of the benchmark issues: the load generator pinned to CPU 1, each server to
+// CPU 0 (processes.mjs), a warm-up, then a fixed window, once per round; then the rows measured once
+// (scenarios.mjs's ONCE: the record decode, the 1,000-call burst, the fast call behind a slow one);
+// then the targets of issue 19 computed from all of it (targets.mjs).
 //
 // A row whose ceiling takes the same load (same message, TLS, secret, connections) is measured
 // paired with it: both servers run at once and load.mjs loads them in turn, half a second each,
@@ -8,15 +9,19 @@
 // whose speed drifts by half within a minute, back-to-back runs do not. Ceilings also run alone
 // for their own row; other rows run alone.
 //
-// Prints a Markdown table for BENCHMARKS.md: medians over the rounds, and each ratio as the median
+// Python arrpc's rows run when `--python <dir>` (or ARRPC_BENCH_PYTHONPATH) names its source and
+// `--python-bin` (or ARRPC_BENCH_PYTHON, default python3) imports it with gevent and msgpack;
+// otherwise one line says why they were skipped.
+//
+// Prints Markdown tables for BENCHMARKS.md: medians over the rounds, and each ratio as the median
 // of the per-round ratios, with their range.
-// Usage: node run.mjs [--runs 3] [--duration 5] [--warmup 2] [--only name,name]
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Usage: node run.mjs [--runs 3] [--duration 5] [--warmup 2] [--only name,name] [--python dir] [--python-bin exe]
 import { parseArgs } from 'node:util';
-import { SCENARIOS } from './scenarios.mjs';
+import { printOnceRows, runOnceRows } from './once-rows.mjs';
+import { cpuSeconds, findPython, makeCertificate, runPinned, SERVER_CPUS, startServer } from './processes.mjs';
+import { median } from './report.mjs';
+import { ONCE, SCENARIOS } from './scenarios.mjs';
+import { printTargets } from './targets.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,16 +29,16 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
     only: { type: 'string' },
+    python: { type: 'string', default: process.env.ARRPC_BENCH_PYTHONPATH },
+    'python-bin': { type: 'string', default: process.env.ARRPC_BENCH_PYTHON ?? 'python3' },
   },
 });
-const CLOCK_TICKS_PER_SECOND = 100;
-const LOAD_CPU = 1;
-/** CPUs servers are pinned to, in turn: every one but the load generator's. */
-const SERVER_CPUS = Array.from({ length: availableParallelism() }, (_, cpu) => cpu).filter((cpu) => cpu !== LOAD_CPU);
-const here = new URL('.', import.meta.url).pathname;
-const certs = makeCertificate();
+const python = findPython({ dir: args.python, bin: args['python-bin'] });
+const context = { certs: makeCertificate(), python };
 const byName = new Map(SCENARIOS.map((scenario) => [scenario.name, scenario]));
-const selected = args.only ? SCENARIOS.filter((s) => args.only.split(',').includes(s.name)) : SCENARIOS;
+const chosen = (scenario) => !args.only || args.only.split(',').includes(scenario.name);
+const needsPython = (scenario) => scenario.server.endsWith('.py');
+const selected = SCENARIOS.filter((scenario) => chosen(scenario) && !(python.skipped && needsPython(scenario)));
 
 /** One array of per-round results by scenario name. */
 const rounds = new Map(selected.map((scenario) => [scenario.name, []]));
@@ -45,7 +50,13 @@ for (let round = 1; round <= Number(args.runs); round++) {
     console.error(`round ${round}, ${scenario.name}: ${result.requestsPerSecond} req/s, p99 ${result.p99ms.toFixed(2)} ms`);
   }
 }
-printTable(selected, rounds);
+const onceSelected = ONCE.filter(chosen);
+const once = await runOnceRows(onceSelected, context);
+
+console.log(python.skipped ? `Python arrpc rows skipped: ${python.skipped}.` : `Python arrpc ${python.version} from ${args.python} (${python.bin}).`);
+if (selected.length > 0) printTable(selected, rounds);
+printOnceRows(onceSelected, once);
+printTargets(rounds, once);
 
 /** Same load for both: raw generator, same message, protocol, TLS, secret and concurrency. */
 function pairable(row, ceiling) {
@@ -54,7 +65,9 @@ function pairable(row, ceiling) {
 }
 
 async function runAlone(scenario) {
-  const servers = await Promise.all(Array.from({ length: scenario.servers ?? 1 }, (_, i) => startServer(scenario, SERVER_CPUS[i % SERVER_CPUS.length])));
+  const servers = await Promise.all(
+    Array.from({ length: scenario.servers ?? 1 }, (_, i) => startServer(scenario, { ...context, cpu: SERVER_CPUS[i % SERVER_CPUS.length] })),
+  );
   try {
     const cpuBefore = cpuSeconds(servers);
     const load = runLoad(scenario, servers.map((server) => server.port));
@@ -66,8 +79,10 @@ async function runAlone(scenario) {
 
 /** The row and its ceiling loaded in turn over one window; the row's result carries the ceiling's. */
 async function runPaired(row, ceiling) {
-  const servers = [await startServer(row, SERVER_CPUS[0]), await startServer(ceiling, SERVER_CPUS[0])];
+  const servers = [];
   try {
+    // One after the other, inside the try: a server that fails to start leaves none running.
+    for (const scenario of [row, ceiling]) servers.push(await startServer(scenario, context));
     const cpuBefore = servers.map((server) => cpuSeconds([server]));
     const { targets } = runLoad(row, servers.map((server) => server.port));
     const [rowLoad, ceilingLoad] = targets.map((load, i) => ({
@@ -86,53 +101,26 @@ function cpuPerRequestUs(seconds, answered) {
   return (seconds * measuredShare * 1e6) / Math.max(answered, 1);
 }
 
-function startServer(scenario, cpu = 0) {
-  const env = { ...process.env, ...scenario.env, BENCH_TLS_CERT: scenario.tls ? certs.cert : '', BENCH_TLS_KEY: certs.key };
-  const child = spawn('taskset', ['-c', String(cpu), 'node', join(here, scenario.server)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${scenario.server} exited with ${code}`)));
-    child.stdout.once('data', (line) => resolve({ process: child, pid: child.pid, port: JSON.parse(String(line)).port }));
-  });
-}
-
 /** Loads every port given: with two, load.mjs takes turns between them and answers per target. */
 function runLoad(scenario, ports) {
   if (scenario.load === 'client-load.mjs') return runClientLoad(scenario, ports);
-  const loadArgs = [
-    join(here, 'load.mjs'), '--target', ports.map((port) => `127.0.0.1:${port}`).join(','),
+  return runPinned('load.mjs', [
+    '--target', ports.map((port) => `127.0.0.1:${port}`).join(','),
     '--connections', String(scenario.connections ?? 64), '--pipeline', String(scenario.pipeline ?? 1),
     '--message', scenario.message, '--duration', args.duration, '--warmup', args.warmup,
     ...(scenario.env?.BENCH_SECRET ? ['--secret', scenario.env.BENCH_SECRET] : []),
     ...(scenario.tls ? ['--tls'] : []),
     ...(scenario.protocol ? ['--protocol', scenario.protocol] : []),
-  ];
-  return JSON.parse(execFileSync('taskset', ['-c', String(LOAD_CPU), 'node', ...loadArgs], { encoding: 'utf8' }));
+  ]);
 }
 
 /** Load through one ArrpcClient spread over every server of the scenario (client-load.mjs). */
 function runClientLoad(scenario, ports) {
-  const loadArgs = [
-    join(here, 'client-load.mjs'), '--targets', ports.map((port) => `127.0.0.1:${port}`).join(','),
+  return runPinned('client-load.mjs', [
+    '--targets', ports.map((port) => `127.0.0.1:${port}`).join(','),
     '--concurrency', String(scenario.connections ?? 64), '--pool-size', String(scenario.poolSize ?? 8),
     '--pipeline', String(scenario.pipeline ?? 4), '--message', scenario.message, '--duration', args.duration, '--warmup', args.warmup,
-  ];
-  return JSON.parse(execFileSync('taskset', ['-c', String(LOAD_CPU), 'node', ...loadArgs], { encoding: 'utf8' }));
-}
-
-/** utime + stime of server processes, from /proc (Linux). */
-function cpuSeconds(servers) {
-  return servers.reduce((sum, { pid }) => {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return sum + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  }, 0);
-}
-
-function makeCertificate() {
-  const dir = mkdtempSync(join(tmpdir(), 'arrpc-bench-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  return { cert, key };
+  ]);
 }
 
 function printTable(scenarios, rounds) {
@@ -168,10 +156,4 @@ function ratioCell(scenario, runs) {
 function cpuRatioCell(runs) {
   if (runs[0].pairedCeiling === undefined) return '';
   return `${median(runs.map((run) => run.pairedCeiling.serverCpuUs / run.serverCpuUs)).toFixed(2)}x`;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }

@@ -3,18 +3,17 @@
 // BENCH_TLS_CERT/BENCH_TLS_KEY (TLS), BENCH_SECRET (auth), BENCH_METRICS=1 (metrics on),
 // BENCH_MAX_CONNECTIONS and BENCH_IDLE_TIMEOUT_MS (the options of those names; defaults when unset),
 // BENCH_ADD_HANDLER=1 (the echo added with addHandler instead of a controller: no Nest pipeline of
-// guards, pipes and interceptors around it, to tell its cost from the transport's).
+// guards, pipes and interceptors around it, to tell its cost from the transport's), BENCH_SLOW=1
+// (see echo.mjs).
 import 'reflect-metadata';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern } from '@nestjs/microservices';
 import { ARRPC_DEFAULT_PATTERN, ArrpcMetricsModule, ArrpcServer } from '../../dist/lib/index.js';
+import { handler } from './echo.mjs';
 
-class EchoController {
-  echo(message) {
-    return message;
-  }
-}
+class EchoController {}
+EchoController.prototype.echo = handler;
 MessagePattern(ARRPC_DEFAULT_PATTERN)(EchoController.prototype, 'echo', Object.getOwnPropertyDescriptor(EchoController.prototype, 'echo'));
 Controller()(EchoController);
 
@@ -34,7 +33,7 @@ const strategy = new ArrpcServer({
   ...(env.BENCH_MAX_CONNECTIONS ? { maxConnections: Number(env.BENCH_MAX_CONNECTIONS) } : {}),
   ...(env.BENCH_IDLE_TIMEOUT_MS ? { idleTimeoutMs: Number(env.BENCH_IDLE_TIMEOUT_MS) } : {}),
 });
-if (env.BENCH_ADD_HANDLER) strategy.addHandler(ARRPC_DEFAULT_PATTERN, async (message) => message);
+if (env.BENCH_ADD_HANDLER) strategy.addHandler(ARRPC_DEFAULT_PATTERN, async (message) => handler(message));
 const app = await NestFactory.createMicroservice(BenchModule, { strategy, logger: ['error', 'warn'] });
 await app.listen();
 console.log(JSON.stringify({ port: strategy.unwrap().address().port }));

@@ -1,15 +1,14 @@
 // Nest's own TCP transport with the same echo handler as servers/arrpc.mjs, for comparison.
 // Decorators are applied as plain function calls so the script runs without a build step.
+// BENCH_SLOW=1: see echo.mjs.
 import 'reflect-metadata';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Transport } from '@nestjs/microservices';
+import { handler } from './echo.mjs';
 
-class EchoController {
-  echo(message) {
-    return message;
-  }
-}
+class EchoController {}
+EchoController.prototype.echo = handler;
 MessagePattern('echo')(EchoController.prototype, 'echo', Object.getOwnPropertyDescriptor(EchoController.prototype, 'echo'));
 Controller()(EchoController);
 
