@@ -1,5 +1,5 @@
 /** Room a queue makes on its first push; a power of two, as every capacity is. */
-const INITIAL_CAPACITY = 8;
+const INITIAL_CAPACITY = 4;
 /** A queue that emptied with more room than this gives it back (one burst must not hold memory for good). */
 const RETAINED_CAPACITY = 1024;
 /** No items: what a queue holds before its first push and after giving its room back. */
