@@ -10,6 +10,11 @@ const TRACER_NAME = 'nestjs-arrpc';
 
 /** Not tried yet: `undefined`; not installed: `null`. */
 let otel: Otel | null | undefined;
+/**
+ * The API's trace singleton, read once: `api.trace` is a re-export getter in the CommonJS build,
+ * and {@link activeTracer} runs for every message a server serves.
+ */
+let traceApi: Otel['trace'] | undefined;
 
 /**
  * `@opentelemetry/api`, loaded on first use (an optional peer dependency: without it nothing is
@@ -21,6 +26,7 @@ function loadOtel(): Otel | null {
   if (otel === undefined) {
     try {
       otel = createRequire(import.meta.url)('@opentelemetry/api') as Otel;
+      traceApi = otel.trace;
     } catch {
       otel = null;
     }
@@ -38,7 +44,7 @@ export function activeTracer(): Tracer | undefined {
   if (api === null) return undefined;
   // The global provider is the API's proxy: without a registered SDK it has no delegate, and every
   // span it started would be a no-op. Another API copy's proxy has the same method.
-  const provider = api.trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  const provider = traceApi!.getTracerProvider() as Partial<ProxyTracerProvider>;
   return provider.getDelegateTracer === undefined ? provider.getTracer!(TRACER_NAME) : provider.getDelegateTracer(TRACER_NAME);
 }
 

@@ -18,7 +18,7 @@ describe('Fifo', () => {
     expect(fifo.at(0)).toBeUndefined();
   });
 
-  it('keeps order across compactions while items are pushed and shifted in turn', () => {
+  it('keeps order as the ring wraps around and grows while items are pushed and shifted in turn', () => {
     const fifo = new Fifo<number>();
     const taken: number[] = [];
     let next = 0;
@@ -29,6 +29,15 @@ describe('Fifo', () => {
     }
     while (fifo.length > 0) taken.push(fifo.shift()!);
     expect(taken).toEqual(Array.from({ length: next }, (_, i) => i));
+  });
+
+  it('peeks the right items once the ring has wrapped around', () => {
+    const fifo = new Fifo<number>();
+    for (let i = 0; i < 6; i++) fifo.push(i);
+    for (let i = 0; i < 5; i++) fifo.shift();
+    for (let i = 6; i < 12; i++) fifo.push(i);
+    expect(Array.from({ length: fifo.length }, (_, i) => fifo.at(i))).toEqual([5, 6, 7, 8, 9, 10, 11]);
+    expect(fifo.at(7)).toBeUndefined();
   });
 
   it('shifts 200,000 items in linear time (Array#shift is quadratic past ~16K items)', () => {
