@@ -251,11 +251,18 @@ export class Endpoint {
 
   /**
    * Whether a new connection should open rather than a busy one take more: the pool has room
-   * (`accepting` open, plus those opening) and no attempt failed since the last one opened (a
-   * server refusing more connections must not hold calls back from those it has).
+   * (`accepting` open, plus those opening) and the server looks well. Not after a failed
+   * attempt (until a connection opens): a server refusing more connections must not hold calls
+   * back from those it has. Not after a failure since its last answer (a connection broken, a
+   * call timed out): a dying server may still accept a connection, and lose what is written on it.
    */
   private mayGrow(accepting: number): boolean {
-    return this.healthy && accepting + this.opening < this.settings.poolSize && this.lastAttemptError === undefined;
+    return (
+      this.healthy &&
+      accepting + this.opening < this.settings.poolSize &&
+      this.lastAttemptError === undefined &&
+      this.ejection.consecutiveFailures === 0
+    );
   }
 
   /**
