@@ -267,7 +267,7 @@ export class Connection implements RequestLine {
     else if (!this.closed) this.owner.onRoom();
   }
 
-  /** Takes the oldest request in flight off the line: its answer came. */
+  /** Takes the oldest request in flight off the line: answered, or blamed for bytes out of step. */
   private shiftOldest(): PendingRequest | undefined {
     this.writtenAt.shift();
     return this.inFlight.shift();

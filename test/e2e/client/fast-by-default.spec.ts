@@ -153,7 +153,7 @@ describe('head-of-line bound: a stalled connection takes no more requests', () =
     const second = recordInto(order, 'slow:300', client.call('slow', 300));
     await expect.poll(() => received).toEqual(['slow:600', 'slow:300']);
     await sleep(100);
-    // Both connections are full of a call older than 50 ms, and the pool is full: it waits.
+    // The oldest call on each connection is older than 50 ms, and the pool is full: it waits.
     const late = recordInto(order, 'late', client.call('echo', 'late'));
     await sleep(100);
     expect(received).toEqual(['slow:600', 'slow:300']);
@@ -162,22 +162,15 @@ describe('head-of-line bound: a stalled connection takes no more requests', () =
     expect(accepted).toBe(2);
   });
 
-  it('pipelines behind a call younger than the bound when the pool is full', async () => {
-    const client = toServer({ peer: 'nestjs-arrpc', poolSize: 1, headOfLineMs: 5_000 });
-    const slow = client.call('slow', 300);
-    await sleep(100);
-    const fast = client.call('echo', 'fast');
-    // Written at once: the server has it while the slow call still runs; answered after it, in order.
-    await expect.poll(() => received).toEqual(['slow:300', 'fast']);
-    expect(running.now).toBe(1);
-    expect(await Promise.all([slow, fast])).toEqual(['slow:300', 'fast']);
-  });
-
-  it('with headOfLineMs 0, a full pool pipelines behind the oldest call whatever its age', async () => {
-    const client = toServer({ peer: 'nestjs-arrpc', poolSize: 1, pipeline: 8, headOfLineMs: 0 });
+  it.each([
+    ['behind a call younger than the bound', 5_000],
+    ['with headOfLineMs 0 (no bound), behind a call of any age', 0],
+  ])('a full pool pipelines %s', async (_name, headOfLineMs) => {
+    const client = toServer({ peer: 'nestjs-arrpc', poolSize: 1, pipeline: 8, headOfLineMs });
     const slow = client.call('slow', 300);
     await sleep(100);
     const late = client.call('echo', 'late');
+    // Written at once: the server has it while the slow call still runs; answered after it, in order.
     await expect.poll(() => received).toEqual(['slow:300', 'late']);
     expect(running.now).toBe(1);
     expect(await Promise.all([slow, late])).toEqual(['slow:300', 'late']);
