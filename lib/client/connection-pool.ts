@@ -372,6 +372,7 @@ function endpointSettings(options: ResolvedClientOptions, logger: Logger | undef
     random,
     connection: {
       capacity: options.pipeline,
+      headOfLineMs: options.headOfLineMs,
       limits: { maxMessageBytes: options.maxMessageBytes },
       encoding,
       logger,

@@ -228,18 +228,48 @@ export class Endpoint {
     return Promise.all(closing).then(() => undefined);
   }
 
-  /** The open connection with the fewest requests in flight that can take one more. */
+  /**
+   * Where the next queued request goes: an idle connection; else none while the pool may grow,
+   * so that a new connection opens for it (answers come in order, and a busy connection may be
+   * busy with a slow call); else the connection with the fewest requests in flight that has room
+   * and is not stalled (see `Connection.stalled`).
+   */
   private pickConnection(): Connection | undefined {
     let best: Connection | undefined;
+    let accepting = 0;
+    let now = 0;
     for (const connection of this.live) {
-      if (connection.hasRoom && (best === undefined || connection.load < best.load)) best = connection;
+      if (!connection.accepting) continue;
+      accepting++;
+      if (!connection.hasRoom || (best !== undefined && connection.load >= best.load)) continue;
+      if (connection.load === 0) return connection;
+      if (connection.stalled((now ||= performance.now()))) continue;
+      best = connection;
     }
-    return best;
+    return best !== undefined && this.mayGrow(accepting) ? undefined : best;
+  }
+
+  /**
+   * Whether a new connection should open rather than a busy one take more: the pool has room
+   * (`accepting` open, plus those opening) and the server looks well. Not after a failed
+   * attempt (until a connection opens): a server refusing more connections must not hold calls
+   * back from those it has. Not after a failure since its last answer (a connection broken, a
+   * call timed out): a dying server may still accept a connection, and lose what is written on it.
+   */
+  private mayGrow(accepting: number): boolean {
+    return (
+      this.healthy &&
+      accepting + this.opening < this.settings.poolSize &&
+      this.lastAttemptError === undefined &&
+      this.ejection.consecutiveFailures === 0
+    );
   }
 
   /**
    * Opens connections, up to `poolSize`, until queued requests would find room on them; an
-   * ejected or removed endpoint opens none, and hands back what nothing here can serve.
+   * ejected or removed endpoint opens none, and hands back what nothing here can serve. Once an
+   * attempt failed (until a connection opens), one opening at a time: each that gave up would
+   * otherwise start another while the rest still retry, and queued calls would never fail.
    */
   private grow(): void {
     let accepting = 0;
@@ -249,7 +279,8 @@ export class Endpoint {
       return;
     }
     const { poolSize, connection } = this.settings;
-    while (accepting + this.opening < poolSize && this.opening * connection.capacity < this.queue.size) {
+    const most = this.lastAttemptError === undefined ? poolSize : Math.min(poolSize, accepting + 1);
+    while (accepting + this.opening < most && this.opening * connection.capacity < this.queue.size) {
       this.open().catch(() => {
         // Reported through `onGiveUp`; nobody awaits this opening.
       });

@@ -8,9 +8,11 @@ import {
   DEFAULT_EJECT_AFTER_FAILURES,
   DEFAULT_EJECTION_BACKOFF_MAX_MS,
   DEFAULT_EJECTION_BACKOFF_MS,
+  DEFAULT_HEAD_OF_LINE_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_QUEUED,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
+  DEFAULT_NESTJS_ARRPC_PIPELINE,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
   DEFAULT_POOL_SIZE,
@@ -203,13 +205,32 @@ export interface ArrpcClientOptions {
    * its `ca`. Defaults to none.
    */
   tls?: ConnectionOptions | undefined;
-  /** Connections kept to each endpoint. Defaults to 1 ({@link DEFAULT_POOL_SIZE}); 0 is refused. */
+  /**
+   * Connections a client may open to each endpoint. They open on demand: a call that finds
+   * every open connection busy (full, or stalled, see {@link headOfLineMs}) opens another
+   * rather than wait, until there are `poolSize`; then calls wait for room in order. They stay
+   * open until the client closes, the server closes them or {@link maxConnectionAgeMs}
+   * retires them. Defaults to 8 ({@link DEFAULT_POOL_SIZE}); 1 keeps one connection, on which
+   * calls wait their turn; 0 is refused.
+   */
   poolSize?: number | undefined;
   /**
-   * Requests in flight on one connection. Defaults to 1 ({@link DEFAULT_PIPELINE}),
-   * which Python servers need: more than 1 requires `peer: 'nestjs-arrpc'`. 0 is refused.
+   * Requests in flight on one connection. Defaults to 1 ({@link DEFAULT_PIPELINE}) with
+   * `peer: 'python'`, which Python servers need (more than 1 is refused there), and to 16
+   * ({@link DEFAULT_NESTJS_ARRPC_PIPELINE}) with `peer: 'nestjs-arrpc'`. A call goes to an
+   * idle connection first, then to a new one while the pool can grow, and only then behind
+   * others on a busy one. 0 is refused.
    */
   pipeline?: number | undefined;
+  /**
+   * Milliseconds the oldest unanswered request on a connection may wait before that connection
+   * takes no more requests, until it answers: answers come in order, so a call written behind
+   * a slow one would wait for it. Later calls go to another connection, a new one while the
+   * pool can grow, or wait for room. Matters only with `pipeline` above 1. Defaults to 20
+   * ({@link DEFAULT_HEAD_OF_LINE_MS}); 0 turns the bound off (a connection takes requests up
+   * to `pipeline` whatever waits on it).
+   */
+  headOfLineMs?: number | undefined;
   /** The kind of server, see {@link ArrpcPeer}. Defaults to `'python'` ({@link DEFAULT_PEER}). */
   peer?: ArrpcPeer | undefined;
   /**
@@ -286,6 +307,8 @@ export interface ResolvedClientOptions {
   readonly tls: ConnectionOptions | undefined;
   readonly poolSize: number;
   readonly pipeline: number;
+  /** 0 when off. */
+  readonly headOfLineMs: number;
   readonly peer: ArrpcPeer;
   readonly maxQueued: number;
   readonly maxMessageBytes: number;
@@ -309,7 +332,7 @@ export interface ResolvedClientOptions {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcClientOptions>([
   'host', 'port', 'timeout', 'conMaxRetries', 'retryBaseMs', 'authSecret', 'tlsCaFile',
-  'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'peer', 'maxQueued', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
+  'tlsSelfSigned', 'tls', 'poolSize', 'pipeline', 'headOfLineMs', 'peer', 'maxQueued', 'maxMessageBytes', 'debug', 'metrics', 'metricsPort',
   'registry', 'metricsHistogram', 'metricsMaxErrorReasons', 'endpoints', 'resolve', 'lookup', 'resolveIntervalMs',
   'balance', 'maxConnectionAgeMs', 'ejectAfterFailures', 'ejectionBackoffMs', 'ejectionBackoffMaxMs', 'probe',
   'idempotentPatterns', 'retryBudget',
@@ -322,8 +345,9 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof ArrpcClientOptions>([
 export function resolveClientOptions(options: ArrpcClientOptions | undefined): ResolvedClientOptions {
   const given: ArrpcClientOptions = check.knownKeys(options, KNOWN_OPTIONS);
   const peer = check.oneOf('peer', given.peer ?? DEFAULT_PEER, PEERS);
-  const pipeline = check.integer('pipeline', given.pipeline ?? DEFAULT_PIPELINE, 1);
-  if (pipeline > peerProfile(peer).maxPipeline) {
+  const profile = peerProfile(peer);
+  const pipeline = check.integer('pipeline', given.pipeline ?? profile.defaultPipeline, 1);
+  if (pipeline > profile.maxPipeline) {
     throw check.refused('pipeline', `${pipeline} needs peer 'nestjs-arrpc'; a Python server reads one request at a time`);
   }
   const tlsSelfSigned = check.boolean('tlsSelfSigned', given.tlsSelfSigned ?? false);
@@ -347,6 +371,7 @@ export function resolveClientOptions(options: ArrpcClientOptions | undefined): R
     tls: given.tls === undefined ? undefined : check.object('tls', given.tls),
     poolSize: check.integer('poolSize', given.poolSize ?? DEFAULT_POOL_SIZE, 1),
     pipeline,
+    headOfLineMs: check.nonNegative('headOfLineMs', given.headOfLineMs ?? DEFAULT_HEAD_OF_LINE_MS),
     peer,
     maxQueued: check.integer('maxQueued', given.maxQueued ?? DEFAULT_MAX_QUEUED, 1),
     maxMessageBytes: check.integer('maxMessageBytes', given.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1),

@@ -1,3 +1,4 @@
+import { DEFAULT_NESTJS_ARRPC_PIPELINE, DEFAULT_PIPELINE } from '../constants.js';
 import { RemoteErrorKind } from './error-strings.js';
 import { ArrpcProtocolError, ArrpcProtocolErrorCode } from './protocol-error.js';
 import { PYTHON_READ_BYTES, widenForPythonReader } from './python-reader.js';
@@ -17,6 +18,8 @@ export type ArrpcPeer = 'python' | 'nestjs-arrpc';
 export interface PeerProfile {
   /** Requests one connection may have in flight: the reference reads the next only after answering. */
   readonly maxPipeline: number;
+  /** Requests one connection has in flight when the `pipeline` option is left out. */
+  readonly defaultPipeline: number;
   /**
    * The error kinds an answer can carry, to a raw message (`envelope` false) or to a Nest
    * envelope. A Python server sends only the reference's two, so a str that merely contains
@@ -38,12 +41,14 @@ const REFERENCE_KINDS: readonly RemoteErrorKind[] = Object.freeze([RemoteErrorKi
 
 const PYTHON: PeerProfile = Object.freeze({
   maxPipeline: 1,
+  defaultPipeline: DEFAULT_PIPELINE,
   errorKinds: (envelope: boolean) => (envelope ? EVERY_KIND : REFERENCE_KINDS),
   frame: frameForPythonReader,
 });
 
 const NESTJS_ARRPC: PeerProfile = Object.freeze({
   maxPipeline: Infinity,
+  defaultPipeline: DEFAULT_NESTJS_ARRPC_PIPELINE,
   errorKinds: () => EVERY_KIND,
   frame: (bytes: Buffer) => bytes,
 });

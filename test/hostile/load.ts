@@ -9,6 +9,7 @@ import {
   ARRPC_DEFAULT_PATTERN,
   CancelledException,
   ConnectException,
+  DEFAULT_POOL_SIZE,
   UnavailableException,
   type ArrpcCallOptions,
   type ArrpcClient,
@@ -276,6 +277,14 @@ export const CLIENT_MIX: readonly ClientShape[] = [
 
 /** "nest p8x2" or "python x3": a shape as the figures print it. */
 export function describeShape(shape: ClientShape): string {
-  if (shape.peer !== undefined) return `nest p${shape.pipeline ?? 1}x${shape.poolSize ?? 1}`;
-  return `python x${shape.poolSize ?? 1}${shape.rawOnly ? ' raw only' : ''}`;
+  if (shape.peer !== undefined) return `nest p${shape.pipeline ?? 1}x${shape.poolSize ?? DEFAULT_POOL_SIZE}`;
+  return `python x${shape.poolSize ?? DEFAULT_POOL_SIZE}${shape.rawOnly ? ' raw only' : ''}`;
+}
+
+/**
+ * Connections a client of `shape` opens at most: its pool's bound, or its workers when fewer
+ * (a call opens a connection only when every open one is busy with another worker's call).
+ */
+export function connectionsOf(shape: ClientShape): number {
+  return Math.min(shape.poolSize ?? DEFAULT_POOL_SIZE, shape.workers);
 }

@@ -18,6 +18,7 @@ import {
   MAX_BLOB_BYTES,
   SERVER_KINDS,
   clientOptionsFor,
+  connectionsOf,
   describeShape,
   runWorkers,
   sendPlanned,
@@ -78,7 +79,7 @@ beforeAll(async () => {
         poolSize: shape.poolSize,
       });
       const pipeline = shape.pipeline ?? 1;
-      const room = pipeline * (shape.poolSize ?? 1);
+      const room = pipeline * connectionsOf(shape);
       loads.push({ index: loads.length + 1, client, workers: shape.workers, label: `${kind} ${describeShape(shape)}`, rawOnly: shape.rawOnly, kind, pipeline, room });
     }
   }

@@ -233,7 +233,7 @@ describe('pool and pipeline', () => {
   });
 
   it('queues requests beyond capacity and serves them in order', async () => {
-    const client = toPlain({ peer: 'nestjs-arrpc', pipeline: 2 });
+    const client = toPlain({ peer: 'nestjs-arrpc', poolSize: 1, pipeline: 2 });
     const order: number[] = [];
     await Promise.all([30, 20, 10, 5, 1].map((ms) => client.call('slow', ms).then((answer) => order.push(answer as number))));
     expect(running.max).toBe(2);
@@ -241,13 +241,13 @@ describe('pool and pipeline', () => {
   });
 
   it('pairs pipelined answers with their requests whatever each handler takes', async () => {
-    const client = toPlain({ peer: 'nestjs-arrpc', pipeline: 8 });
+    const client = toPlain({ peer: 'nestjs-arrpc', poolSize: 1, pipeline: 8 });
     const delays = [40, 1, 20, 5, 30, 2, 10, 0];
     expect(await Promise.all(delays.map((ms) => client.call('slow', ms)))).toEqual(delays);
   });
 
   it('lets the other requests in flight on a connection finish when one times out or is cancelled', async () => {
-    const client = toPlain({ peer: 'nestjs-arrpc', pipeline: 8 });
+    const client = toPlain({ peer: 'nestjs-arrpc', poolSize: 1, pipeline: 8 });
     const late = errorOf(client.call('slow', 200, { timeoutMs: 50 }));
     // An rxjs timeout unsubscribes: a cancellation.
     const cancelled = errorOf(lastValueFrom(client.send('slow', 150).pipe(rxTimeout(30))));
@@ -261,7 +261,7 @@ describe('pool and pipeline', () => {
   });
 
   it('closes the connection when a cancelled answer is not back by its deadline, failing those behind it', async () => {
-    const client = toPlain({ peer: 'nestjs-arrpc', pipeline: 8 });
+    const client = toPlain({ peer: 'nestjs-arrpc', poolSize: 1, pipeline: 8 });
     const controller = new AbortController();
     const cancelled = errorOf(client.call('slow', 400, { timeoutMs: 150, signal: controller.signal }));
     const behind = errorOf(client.call('slow', 10));

@@ -213,7 +213,8 @@ describe('timeouts and cancellation', () => {
 
   it('counts queueing in the timeout, and fails a call that timed out in the queue without writing it', async () => {
     const peer = track(await startPythonPeer({ handler: delayedEcho }));
-    const client = newClient({ port: peer.port });
+    // One connection, so that the second call queues behind the first.
+    const client = newClient({ port: peer.port, poolSize: 1 });
     const first = client.call(ARRPC_DEFAULT_PATTERN, { id: 1, delay: 100 });
     const queued = errorOf(client.call(ARRPC_DEFAULT_PATTERN, { id: 2 }, { timeoutMs: 30 }));
     expect(await queued).toBeInstanceOf(RpcTimeoutException);
@@ -252,7 +253,8 @@ describe('timeouts and cancellation', () => {
 
   it('drops an unsubscribed call that was still queued, without touching the connection', async () => {
     const peer = track(await startPythonPeer({ handler: delayedEcho }));
-    const client = newClient({ port: peer.port });
+    // One connection, so that the second call queues behind the first.
+    const client = newClient({ port: peer.port, poolSize: 1 });
     const first = client.call(ARRPC_DEFAULT_PATTERN, { id: 1, delay: 60 });
     const subscription = client.send(ARRPC_DEFAULT_PATTERN, { id: 2 }).subscribe();
     await expect.poll(() => peer.requests.length).toBe(1);
@@ -296,7 +298,8 @@ describe('timeouts and cancellation', () => {
 describe('close()', () => {
   it('fails the call in flight and the queued ones with ClientClosedException and closes every socket', async () => {
     const peer = track(await startPythonPeer({ handler: delayedEcho }));
-    const client = newClient({ port: peer.port });
+    // One connection, so that the later calls queue behind the first.
+    const client = newClient({ port: peer.port, poolSize: 1 });
     const statuses = record(client.status);
     const pending = [1, 2, 3].map((id) => errorOf(client.call(ARRPC_DEFAULT_PATTERN, { id, delay: 500 })));
     const event = errorOf(lastValueFrom(client.emit(ARRPC_DEFAULT_PATTERN, { id: 4 })));

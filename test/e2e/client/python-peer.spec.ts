@@ -25,9 +25,9 @@ const track = useCleanup();
 const newClient = clientFactory(track);
 
 describe('ArrpcClient against a Python-like server: one request in flight per connection', () => {
-  it('serialises concurrent calls on one connection and gives each its own answer', async () => {
+  it('serialises concurrent calls on one connection (poolSize 1) and gives each its own answer', async () => {
     const peer = track(await startPythonPeer({ handler: delayedEcho }));
-    const client = newClient({ port: peer.port });
+    const client = newClient({ port: peer.port, poolSize: 1 });
     const ids = [1, 2, 3, 4, 5, 6];
     const answers = await Promise.all(ids.map((id) => client.call(ARRPC_DEFAULT_PATTERN, { id, delay: 5 })));
     expect(answers).toEqual(ids.map((id) => ({ id, delay: 5 })));

@@ -119,7 +119,8 @@ describe('deadlines and abort signals', () => {
 
   it('never runs a request whose deadline passed while it was queued behind a busy handler', async () => {
     const server = track(await startServer([DeadlineController], { maxConcurrentPerConnection: 1, drainTimeoutMs: 100 }));
-    const caller = client({ port: server.port, peer: 'nestjs-arrpc', pipeline: 4 });
+    // One connection: the second call is pipelined behind the first, queued on the server.
+    const caller = client({ port: server.port, peer: 'nestjs-arrpc', poolSize: 1, pipeline: 4 });
     await caller.connect();
 
     const first = caller.call('occupy', 400).catch((error: unknown) => error);

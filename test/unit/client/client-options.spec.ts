@@ -8,9 +8,11 @@ import {
   DEFAULT_EJECT_AFTER_FAILURES,
   DEFAULT_EJECTION_BACKOFF_MAX_MS,
   DEFAULT_EJECTION_BACKOFF_MS,
+  DEFAULT_HEAD_OF_LINE_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_QUEUED,
   DEFAULT_METRICS_MAX_ERROR_REASONS,
+  DEFAULT_NESTJS_ARRPC_PIPELINE,
   DEFAULT_PEER,
   DEFAULT_PIPELINE,
   DEFAULT_POOL_SIZE,
@@ -48,6 +50,7 @@ describe('resolveClientOptions', () => {
       tls: undefined,
       poolSize: DEFAULT_POOL_SIZE,
       pipeline: DEFAULT_PIPELINE,
+      headOfLineMs: DEFAULT_HEAD_OF_LINE_MS,
       peer: DEFAULT_PEER,
       maxQueued: DEFAULT_MAX_QUEUED,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
@@ -65,6 +68,18 @@ describe('resolveClientOptions', () => {
     expect([DEFAULT_EJECTION_BACKOFF_MS, DEFAULT_EJECTION_BACKOFF_MAX_MS]).toEqual([1_000, 30_000]);
     expect(DEFAULT_RETRY_BUDGET).toEqual({ ratio: 0.2, windowMs: 10_000, minPerSecond: 10 });
     expect(DEFAULT_MAX_QUEUED).toBe(10_000);
+    expect([DEFAULT_POOL_SIZE, DEFAULT_PIPELINE, DEFAULT_NESTJS_ARRPC_PIPELINE, DEFAULT_HEAD_OF_LINE_MS]).toEqual([8, 1, 16, 20]);
+  });
+
+  it("pipelines by default toward peer 'nestjs-arrpc' only; an explicit pipeline wins", () => {
+    expect(resolveClientOptions({ port: 1, peer: 'nestjs-arrpc' }).pipeline).toBe(DEFAULT_NESTJS_ARRPC_PIPELINE);
+    expect(resolveClientOptions({ port: 1, peer: 'nestjs-arrpc', pipeline: 1 }).pipeline).toBe(1);
+    expect(resolveClientOptions({ port: 1, peer: 'python' }).pipeline).toBe(DEFAULT_PIPELINE);
+  });
+
+  it('keeps headOfLineMs, 0 turning the bound off', () => {
+    expect(resolveClientOptions({ port: 1, headOfLineMs: 0 }).headOfLineMs).toBe(0);
+    expect(resolveClientOptions({ port: 1, headOfLineMs: 2.5 }).headOfLineMs).toBe(2.5);
   });
 
   it('keeps what is given', () => {
@@ -162,6 +177,8 @@ describe('resolveClientOptions', () => {
     ['negative retryBaseMs', { port: 1, retryBaseMs: -5 }, /"retryBaseMs".*got -5/],
     ['poolSize 0', { port: 1, poolSize: 0 }, /"poolSize".*got 0/],
     ['pipeline 0', { port: 1, pipeline: 0, peer: 'nestjs-arrpc' }, /"pipeline".*got 0/],
+    ['negative headOfLineMs', { port: 1, headOfLineMs: -1 }, /"headOfLineMs": expected a finite number of milliseconds, 0 or more, got -1/],
+    ['infinite headOfLineMs', { port: 1, headOfLineMs: Infinity }, /"headOfLineMs".*got Infinity/],
     ['maxMessageBytes 0', { port: 1, maxMessageBytes: 0 }, /"maxMessageBytes".*got 0/],
     ['unknown peer', { port: 1, peer: 'java' as never }, /"peer": expected 'python' or 'nestjs-arrpc', got "java"/],
     ['debug as a string', { port: 1, debug: 'yes' as never }, /"debug": expected true or false, got "yes"/],
