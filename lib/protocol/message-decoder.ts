@@ -64,12 +64,14 @@ const EMPTY = Buffer.alloc(0);
  * a value may be split at any byte and several may share a chunk. A token
  * whose bytes have not all arrived is not looked at again until they have:
  * chunks wait in a list and are joined once, so a large value costs one copy.
+ * A message that lies whole in its chunk is read in one descent instead
+ * ({@link WholeMessageReader}), charged the same at the same tokens.
  *
  * Every claimed length is checked against the message budget before anything
  * is allocated or awaited for it, and nesting against the depth limit. Besides
  * its bytes, a message is charged what its values will hold in memory (a slot
  * per value, an object per array or map, more per str, bin and ext), and that
- * cost may not pass {@link DECODED_COST_PER_MESSAGE_BYTE} times the byte
+ * cost may not pass `DECODED_COST_PER_MESSAGE_BYTE` times the byte
  * budget, partial or whole. A breach throws {@link ArrpcProtocolError} and
  * resets the decoder; the stream is then out of step and should be closed.
  */
