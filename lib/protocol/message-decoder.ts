@@ -1,40 +1,35 @@
-import { ExtData } from '@msgpack/msgpack';
-import { DECODED_COST_PER_MESSAGE_BYTE, DEFAULT_MAX_DEPTH, DEFAULT_MAX_MESSAGE_BYTES } from '../constants.js';
+import {
+  BIN_COST,
+  CONTAINER_COST,
+  type DecoderLimits,
+  EXT_COST,
+  ITEM_COST,
+  type MessageLimits,
+  OPEN_COST,
+  STRING_COST,
+  VALUE_COST,
+  checkDepth,
+  checkMessageBudget,
+  resolveMessageLimits,
+} from './decode-budget.js';
+import {
+  HEADER_BYTES,
+  SHORT_ARRAY_ITEMS,
+  mapKeyRefusal,
+  mapKeyText,
+  readBinValue,
+  readExtValue,
+  readInt64,
+  readUint64,
+  reservedByteError,
+  setOwn,
+} from './decoded-values.js';
 import { ArrpcProtocolError, ArrpcProtocolErrorCode, limitError } from './protocol-error.js';
 import type { SharedBudget } from './shared-budget.js';
-import { ArrpcTimestamp, TIMESTAMP_EXT_TYPE } from './timestamp.js';
-import { SHORT_READ_BYTES, asciiRead } from './utf8.js';
+import { readString } from './string-cache.js';
+import { NOT_WHOLE, WholeMessageReader } from './whole-message-reader.js';
 
-/** Limits a decoder enforces while bytes arrive; every field is optional. */
-export interface DecoderLimits {
-  /** Largest message in bytes, envelope included. Defaults to {@link DEFAULT_MAX_MESSAGE_BYTES}. */
-  maxMessageBytes?: number | undefined;
-  /** Deepest nesting of arrays and maps. Defaults to {@link DEFAULT_MAX_DEPTH}. */
-  maxDepth?: number | undefined;
-  /**
-   * A budget shared with other decoders, charged what a message holds while it is partial
-   * (its cost so far, see {@link MessageDecoder}, and the bytes waiting for a token to end).
-   * Defaults to none.
-   */
-  shared?: SharedBudget | undefined;
-}
-
-/** Cost any message may have beyond the multiple of its byte limit, so a small limit still bounds bytes first. */
-const COST_ALLOWANCE = 64 * 1024;
-
-// What a decoded message holds in memory beyond its bytes, as measured on 64-bit V8: the
-// charges that keep a message of many tiny values (a 1-byte `{}` becomes a 56-byte object)
-// within DECODED_COST_PER_MESSAGE_BYTE times its byte budget.
-/** Every value and map key: its slot in the array or map holding it. */
-const VALUE_COST = 8;
-/** Every array or map, empty or not: the object itself. */
-const CONTAINER_COST = 64;
-/** Every str: the string's header (its bytes are counted as bytes). */
-const STRING_COST = 16;
-/** Every bin value: a typed array with its own buffer. */
-const BIN_COST = 192;
-/** Every ext value: an `ExtData` (or `ArrpcTimestamp`) around a typed array with its own buffer. */
-const EXT_COST = 256;
+export type { DecoderLimits } from './decode-budget.js';
 
 /**
  * Receives each whole message: its value, its size on the wire, and, when the
@@ -69,20 +64,21 @@ const EMPTY = Buffer.alloc(0);
  * a value may be split at any byte and several may share a chunk. A token
  * whose bytes have not all arrived is not looked at again until they have:
  * chunks wait in a list and are joined once, so a large value costs one copy.
+ * A message that lies whole in its chunk is read in one descent instead
+ * ({@link WholeMessageReader}), charged the same at the same tokens.
  *
  * Every claimed length is checked against the message budget before anything
  * is allocated or awaited for it, and nesting against the depth limit. Besides
  * its bytes, a message is charged what its values will hold in memory (a slot
  * per value, an object per array or map, more per str, bin and ext), and that
- * cost may not pass {@link DECODED_COST_PER_MESSAGE_BYTE} times the byte
+ * cost may not pass `DECODED_COST_PER_MESSAGE_BYTE` times the byte
  * budget, partial or whole. A breach throws {@link ArrpcProtocolError} and
  * resets the decoder; the stream is then out of step and should be closed.
  */
 export class MessageDecoder {
-  private readonly maxMessageBytes: number;
-  /** Largest cost of one message: bytes plus the per-value charges. */
-  private readonly maxMessageCost: number;
-  private readonly maxDepth: number;
+  private readonly limits: MessageLimits;
+  /** Reads each message that lies whole in the buffer; the token reader below takes the others. */
+  private readonly whole: WholeMessageReader;
   private readonly shared: SharedBudget | undefined;
   /** What this decoder has taken from {@link shared} for its partial message. */
   private held = 0;
@@ -99,9 +95,8 @@ export class MessageDecoder {
   private refusal: ArrpcProtocolError | undefined;
 
   constructor(limits?: DecoderLimits) {
-    this.maxMessageBytes = limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.maxMessageCost = this.maxMessageBytes * DECODED_COST_PER_MESSAGE_BYTE + COST_ALLOWANCE;
-    this.maxDepth = limits?.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.limits = resolveMessageLimits(limits);
+    this.whole = new WholeMessageReader(this.limits);
     this.shared = limits?.shared;
   }
 
@@ -192,6 +187,7 @@ export class MessageDecoder {
 
   private run(onMessage: MessageHandler): void {
     while (this.pos < this.buffer.length) {
+      if (this.messageBytes === 0 && this.stack.length === 0 && this.readWhole(onMessage)) continue;
       const value = this.readToken();
       if (value === INCOMPLETE) return;
       if (value === OPENED) continue;
@@ -207,6 +203,19 @@ export class MessageDecoder {
     }
     this.buffer = EMPTY;
     this.pos = 0;
+  }
+
+  /**
+   * Reads the message at `pos` when it lies whole in the buffer and passes it on; false when
+   * it does not, with nothing consumed, for the token reader to read it from its start.
+   */
+  private readWhole(onMessage: MessageHandler): boolean {
+    const start = this.pos;
+    const message = this.whole.read(this.buffer, start);
+    if (message === NOT_WHOLE) return false;
+    this.pos = this.whole.end;
+    onMessage(message, this.pos - start, this.whole.refusal);
+    return true;
   }
 
   /**
@@ -240,12 +249,9 @@ export class MessageDecoder {
   }
 
   private mapKey(key: unknown): string {
-    if (typeof key === 'string') return key;
-    if (key instanceof Uint8Array) return Buffer.from(key).toString('utf8');
-    this.refusal ??= new ArrpcProtocolError(
-      ArrpcProtocolErrorCode.InvalidMapKey,
-      `map keys must be str or bin, not ${describeKey(key)}`,
-    );
+    const text = mapKeyText(key);
+    if (text !== undefined) return text;
+    this.refusal ??= mapKeyRefusal(key);
     return '';
   }
 
@@ -268,7 +274,7 @@ export class MessageDecoder {
     if (avail < size) return this.stall(size);
     switch (head) {
       case 0xc0: return this.took(1, null); // nil
-      case 0xc1: throw new ArrpcProtocolError(ArrpcProtocolErrorCode.InvalidByte, 'byte 0xc1 is reserved and starts no value');
+      case 0xc1: throw reservedByteError();
       case 0xc2: return this.took(1, false); // false
       case 0xc3: return this.took(1, true); // true
       case 0xc4: return this.readBin(2, b[p + 1]!); // bin 8
@@ -312,35 +318,26 @@ export class MessageDecoder {
   private readStr(header: number, length: number): unknown {
     const start = this.pos + header;
     if (!this.has(header + length)) return INCOMPLETE;
-    const text =
-      (length <= SHORT_READ_BYTES ? asciiRead(this.buffer, start, length) : undefined) ??
-      this.buffer.toString('utf8', start, start + length);
-    return this.took(header + length, text, STRING_COST);
+    return this.took(header + length, readString(this.buffer, start, length), STRING_COST);
   }
 
   private readBin(header: number, length: number): unknown {
     const start = this.pos + header;
     if (!this.has(header + length)) return INCOMPLETE;
-    return this.took(header + length, new Uint8Array(this.buffer.subarray(start, start + length)), BIN_COST);
+    return this.took(header + length, readBinValue(this.buffer, start, length), BIN_COST);
   }
 
   /** `header` counts the type byte; `length` is the payload after it. */
   private readExt(header: number, length: number): unknown {
     const start = this.pos + header;
     if (!this.has(header + length)) return INCOMPLETE;
-    const type = this.buffer.readInt8(start - 1);
-    const data = new Uint8Array(this.buffer.subarray(start, start + length));
-    const value =
-      (type === TIMESTAMP_EXT_TYPE ? ArrpcTimestamp.fromExtData(data) : undefined) ??
-      new ExtData(type, data);
-    return this.took(header + length, value, EXT_COST);
+    return this.took(header + length, readExtValue(this.buffer, start, length), EXT_COST);
   }
 
   private openArray(header: number, count: number): unknown {
     if (count === 0) return this.took(header, [], CONTAINER_COST);
     // Each item needs at least one byte and a slot: a count the budgets cannot hold fails now.
     this.open(header, count);
-    // A short array gets its exact size: growing by push gives even one item 17 slots.
     const array = count <= SHORT_ARRAY_ITEMS ? new Array<unknown>(count) : [];
     this.stack.push({ state: ARRAY, count, remaining: count, array, map: NO_MAP, key: '' });
     return OPENED;
@@ -355,12 +352,10 @@ export class MessageDecoder {
 
   /** Opens a container of `items` values (keys included) still to come. */
   private open(header: number, items: number): void {
-    if (this.stack.length >= this.maxDepth) {
-      throw limitError(ArrpcProtocolErrorCode.MaxDepth, 'nesting depth', this.stack.length + 1, this.maxDepth);
-    }
-    this.checkBudget(header + items, header + VALUE_COST + CONTAINER_COST + items * (1 + VALUE_COST));
+    checkDepth(this.limits, this.stack.length);
+    this.checkBudget(header + items, header + OPEN_COST + items * ITEM_COST);
     this.messageBytes += header;
-    this.messageCost += header + VALUE_COST + CONTAINER_COST;
+    this.messageCost += header + OPEN_COST;
     this.pos += header;
   }
 
@@ -373,14 +368,7 @@ export class MessageDecoder {
 
   /** Fails when `bytes` more bytes, costing `cost` in all, break the byte or the cost budget. */
   private checkBudget(bytes: number, cost: number): void {
-    const total = this.messageBytes + bytes;
-    if (total > this.maxMessageBytes) {
-      throw limitError(ArrpcProtocolErrorCode.MaxMessageBytes, 'message size', total, this.maxMessageBytes);
-    }
-    const totalCost = this.messageCost + cost;
-    if (totalCost > this.maxMessageCost) {
-      throw limitError(ArrpcProtocolErrorCode.MaxMessageBytes, 'decoded message cost', totalCost, this.maxMessageCost);
-    }
+    checkMessageBudget(this.limits, this.messageBytes + bytes, this.messageCost + cost);
   }
 
   /** True when `size` bytes from `pos` are here; otherwise checks the budgets and waits. */
@@ -408,49 +396,4 @@ const INCOMPLETE = Symbol('incomplete');
 const OPENED = Symbol('opened');
 const UNFINISHED = Symbol('unfinished');
 const NO_ARRAY: unknown[] = [];
-/** Arrays of up to this many items are allocated at their size. */
-const SHORT_ARRAY_ITEMS = 16;
 const NO_MAP: Record<string, unknown> = {};
-
-/** Bytes each head byte from 0xc0 needs before its length can be read. */
-const HEADER_BYTES = [
-  1, 1, 1, 1, 2, 3, 5, 3, 4, 6, 5, 9, 2, 3, 5, 9, // c0-cf
-  2, 3, 5, 9, 2, 2, 2, 2, 2, 2, 3, 5, 3, 5, 3, 5, // d0-df
-];
-
-/** A uint 64 as a number while it is safe, as a bigint beyond 2^53 - 1. */
-function readUint64(b: Buffer, p: number): number | bigint {
-  const hi = b.readUInt32BE(p);
-  return hi < 0x20_0000 ? hi * 0x1_0000_0000 + b.readUInt32BE(p + 4) : b.readBigUInt64BE(p);
-}
-
-/** An int 64 as a number while it is safe, as a bigint beyond ±(2^53 - 1). */
-function readInt64(b: Buffer, p: number): number | bigint {
-  const hi = b.readInt32BE(p);
-  if (hi >= -0x20_0000 && hi < 0x20_0000) {
-    const value = hi * 0x1_0000_0000 + b.readUInt32BE(p + 4);
-    if (Number.isSafeInteger(value)) return value;
-  }
-  return b.readBigInt64BE(p);
-}
-
-/**
- * Sets a key as an own data property. Plain assignment would send
- * `__proto__` to the prototype setter; `defineProperty` never does.
- */
-function setOwn(map: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(map, key, { value, writable: true, enumerable: true, configurable: true });
-  } else {
-    map[key] = value;
-  }
-}
-
-function describeKey(key: unknown): string {
-  if (key === null) return 'nil';
-  if (Array.isArray(key)) return 'an array';
-  if (key instanceof ExtData || key instanceof ArrpcTimestamp) return 'an ext value';
-  if (typeof key === 'object') return 'a map';
-  if (typeof key === 'number' || typeof key === 'bigint') return Number.isInteger(key) || typeof key === 'bigint' ? 'an int' : 'a float';
-  return `a ${typeof key}`;
-}
