@@ -81,11 +81,6 @@ const ABANDONED_ANSWER_WAIT_MS = 5_000;
  */
 export class Connection implements RequestLine {
   private readonly inFlight: PendingRequest[] = [];
-  /**
-   * When each request of {@link inFlight} was written (`performance.now()`), in step with it;
-   * kept only when {@link stalled} can be true (see {@link headOfLineMs}).
-   */
-  private readonly writtenAt: number[] = [];
   /** The bound {@link stalled} applies: the option, or 0 without pipelining (nothing waits behind). */
   private readonly headOfLineMs: number;
   /** Requests given up while others waited behind them, with when their answer must come by. */
@@ -137,7 +132,8 @@ export class Connection implements RequestLine {
    * `now`: a request written now would wait behind it, so it takes none until that answer comes.
    */
   stalled(now: number): boolean {
-    return this.headOfLineMs > 0 && this.writtenAt.length > 0 && now - this.writtenAt[0]! > this.headOfLineMs;
+    const oldest = this.inFlight[0];
+    return this.headOfLineMs > 0 && oldest !== undefined && now - oldest.writtenAt > this.headOfLineMs;
   }
 
   /** True while it takes requests (open, not retiring), room or not. */
@@ -159,7 +155,7 @@ export class Connection implements RequestLine {
     if (!request.markWritten(this, bytes.length)) return;
     if (request.message.pattern !== ARRPC_DEFAULT_PATTERN) this.carriedEnvelopes = true;
     this.inFlight.push(request);
-    if (this.headOfLineMs > 0) this.writtenAt.push(performance.now());
+    if (this.headOfLineMs > 0) request.writtenAt = performance.now();
     this.socket.write(bytes);
   }
 
@@ -214,7 +210,6 @@ export class Connection implements RequestLine {
     this.discards.clear();
     if (this.inFlight.length > 0) resetSocket(this.socket);
     else this.socket.destroy();
-    this.writtenAt.length = 0;
     for (const request of this.inFlight.splice(0)) {
       // One that timed out or was cancelled has its outcome already: it is never sent again.
       if (request.settled) continue;
@@ -245,13 +240,13 @@ export class Connection implements RequestLine {
     if (error === undefined) return;
     // Bytes that are not MessagePack, over the limit, or past the answers awaited: the stream
     // is out of step. The oldest request unanswered takes the blame; the others are lost.
-    const request = this.shiftOldest();
+    const request = this.inFlight.shift();
     request?.fail(new InvalidResponseException(this.contextOf(request), error));
     this.shut(error, lostConnection, true);
   }
 
   private onAnswer({ value, refusal }: Answer): void {
-    const request = this.shiftOldest()!;
+    const request = this.inFlight.shift()!;
     this.owner.onAnswer();
     if (request.settled) {
       // The answer of a request given up: nobody wants it.
@@ -265,12 +260,6 @@ export class Connection implements RequestLine {
     }
     if (this.inFlight.length === 0 ? this.retiring : !this.awaited()) this.close(undefined);
     else if (!this.closed) this.owner.onRoom();
-  }
-
-  /** Takes the oldest request in flight off the line: answered, or blamed for bytes out of step. */
-  private shiftOldest(): PendingRequest | undefined {
-    this.writtenAt.shift();
-    return this.inFlight.shift();
   }
 
   /** True when a request in flight still waits for its answer. */

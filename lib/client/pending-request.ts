@@ -81,6 +81,11 @@ export class PendingRequest {
   metrics: ClientEndpointMetrics | undefined;
   /** Its OpenTelemetry span; `undefined` unless a tracer provider is registered. */
   span: ClientCallSpan | undefined;
+  /**
+   * `performance.now()` when it was written, set by a connection that bounds head-of-line
+   * waits (`headOfLineMs`); 0 otherwise.
+   */
+  writtenAt = 0;
   /** `performance.now()` by which the answer must come; `undefined` without a timeout. */
   readonly deadline: number | undefined;
   /** `performance.now()` at the call when it is recorded; 0 otherwise (nothing is timed). */
