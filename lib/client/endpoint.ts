@@ -278,13 +278,24 @@ export class Endpoint {
       if (accepting === 0 && this.opening === 0) this.owner.onStranded(this, this.queue.drain());
       return;
     }
-    const { poolSize, connection } = this.settings;
-    const most = this.lastAttemptError === undefined ? poolSize : Math.min(poolSize, accepting + 1);
-    while (accepting + this.opening < most && this.opening * connection.capacity < this.queue.size) {
+    const most = this.mostConnections(accepting);
+    const { capacity } = this.settings.connection;
+    while (accepting + this.opening < most && this.opening * capacity < this.queue.size) {
       this.open().catch(() => {
         // Reported through `onGiveUp`; nobody awaits this opening.
       });
     }
+  }
+
+  /**
+   * How many connections `grow` may have open or opening. After a failure since the last answer,
+   * no more than those still taking requests (one if none): a server dying by SIGKILL accepts
+   * connections until its listener closes, and what is written on a new one is lost with the rest.
+   */
+  private mostConnections(accepting: number): number {
+    const { poolSize } = this.settings;
+    if (this.ejection.consecutiveFailures > 0) return Math.max(accepting, 1);
+    return this.lastAttemptError === undefined ? poolSize : Math.min(poolSize, accepting + 1);
   }
 
   /** Opens one connection with retries; rejects with the last error or the abort reason. */

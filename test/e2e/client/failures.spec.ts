@@ -1,7 +1,7 @@
 // The client's connection rules under failure (PROTOCOL.md part 2, DECISIONS.md "Client"):
 // retries only for connecting, nothing written twice, a request that ends without its answer
 // takes its connection down, and close() leaves nothing pending.
-import type { Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { lastValueFrom, timeout as rxTimeout, TimeoutError, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,7 +18,7 @@ import {
   type ConnectionPool,
 } from '../../../lib/index.js';
 import { startPythonPeer } from '../../support/python-peer.js';
-import { unusedPort } from '../../support/sockets.js';
+import { freeServerClose, listen, unusedPort } from '../../support/sockets.js';
 import { clientFactory, delayedEcho, errorOf, sleep, startHttpServer, startScriptedServer, useCleanup } from './helpers.js';
 
 const track = useCleanup();
@@ -121,6 +121,38 @@ describe('a connection that breaks', () => {
     expect(error.cause).toBeInstanceOf(Error);
     expect(disconnects).toHaveLength(1);
     expect(await errorOf(client.call(ARRPC_DEFAULT_PATTERN, 2))).toBeInstanceOf(ConnectException);
+  });
+
+  it('opens no replacement while another connection still takes requests, until an answer comes', async () => {
+    // A server that answers only when told: each connection's request is held until echoed.
+    const held: { socket: Socket; chunk: Buffer }[] = [];
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      socket.on('data', (chunk) => held.push({ socket, chunk }));
+    });
+    const port = await listen(server);
+    track({ close: () => freeServerClose(server, sockets) });
+    const client = newClient({ port, poolSize: 2 });
+    const first = errorOf(client.call(ARRPC_DEFAULT_PATTERN, 'first'));
+    const second = client.call(ARRPC_DEFAULT_PATTERN, 'second');
+    await expect.poll(() => held.length).toBe(2);
+    // The first connection breaks as a dying server's would; the second still has its call in flight.
+    held.shift()!.socket.resetAndDestroy();
+    expect(await first).toBeInstanceOf(ConnectionLostException);
+    const third = client.call(ARRPC_DEFAULT_PATTERN, 'third');
+    await sleep(100);
+    // What a new connection to this server would carry could be lost with it: the call waits.
+    expect(sockets).toHaveLength(2);
+    expect(held).toHaveLength(1);
+    const answered = held.shift()!;
+    answered.socket.write(answered.chunk);
+    expect(await second).toBe('second');
+    await expect.poll(() => held.length).toBe(1);
+    expect(held[0]!.socket).toBe(answered.socket);
+    held[0]!.socket.write(held[0]!.chunk);
+    expect(await third).toBe('third');
   });
 
   it('reconnects lazily after the server closed an idle connection', async () => {
