@@ -1,5 +1,6 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Histogram, type Counter, type Registry } from 'prom-client';
 import { ARRPC_METRICS_OTHER_REASON } from '../constants.js';
+import { CachedCounter } from './cached-counter.js';
 import { METRIC_HELP, type ArrpcMetricName } from './metric-names.js';
 import { SumCountSummary } from './sum-count-summary.js';
 
@@ -14,9 +15,9 @@ export function sharedSummary(registry: Registry, name: ArrpcMetricName, labelNa
 }
 
 /** The registry's counter named `name`, created on first use. */
-export function sharedCounter(registry: Registry, name: ArrpcMetricName, labelNames: readonly string[]): Counter {
-  return shared(registry, name, labelNames, Counter, () =>
-    new Counter({ name, help: METRIC_HELP[name], labelNames, registers: [registry] }),
+export function sharedCounter(registry: Registry, name: ArrpcMetricName, labelNames: readonly string[]): CachedCounter {
+  return shared(registry, name, labelNames, CachedCounter, () =>
+    new CachedCounter({ name, help: METRIC_HELP[name], labelNames, registers: [registry] }),
   );
 }
 

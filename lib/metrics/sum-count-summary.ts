@@ -1,6 +1,5 @@
 import { Summary, type Aggregator, type SummaryConfiguration } from 'prom-client';
-
-type Labels<T extends string> = Partial<Record<T, string | number>>;
+import { labelObject, labelValues, type Labels } from './label-sets.js';
 
 /**
  * A prom-client `Summary` that keeps only a count and a sum per label set: what the reference
@@ -32,12 +31,12 @@ export class SumCountSummary<T extends string = string> extends Summary<T> {
   override labels(...values: string[]): SumCountChild<T>;
   override labels(labels: Labels<T>): SumCountChild<T>;
   override labels(...args: [Labels<T>] | string[]): SumCountChild<T> {
-    const values = this.labelValues(args);
+    const values = labelValues(this.labelNames, args);
     const key = JSON.stringify(values);
     this.children ??= new Map();
     let child = this.children.get(key);
     if (child === undefined) {
-      child = new SumCountChild(this, this.labelObject(values));
+      child = new SumCountChild(this, labelObject(this.labelNames, values));
       this.children.set(key, child);
     }
     return child;
@@ -62,7 +61,7 @@ export class SumCountSummary<T extends string = string> extends Summary<T> {
   override remove(...values: string[]): void;
   override remove(labels: Labels<T>): void;
   override remove(...args: [Labels<T>] | string[]): void {
-    this.children?.delete(JSON.stringify(this.labelValues(args)));
+    this.children?.delete(JSON.stringify(labelValues(this.labelNames, args)));
   }
 
   /** Zeroes every label set and keeps them, as prom-client's Summary does. */
@@ -81,34 +80,6 @@ export class SumCountSummary<T extends string = string> extends Summary<T> {
     const metric = { name: this.name, help: this.help, type: 'summary', aggregator: this.aggregator, values };
     // prom-client's typing wants `collect` here, which its own metrics' get() does not return.
     return metric as unknown as Awaited<ReturnType<Summary<T>['get']>>;
-  }
-
-  /** Label values in `labelNames` order, from positional values or an object. */
-  private labelValues(args: [Labels<T>] | string[]): (string | null)[] {
-    const [first] = args;
-    if (typeof first === 'object' && first !== null) {
-      for (const name of Object.keys(first)) {
-        if (!this.labelNames.includes(name as T)) {
-          throw new Error(`Added label "${name}" is not included in initial labelset: ${this.labelNames.join(', ')}`);
-        }
-      }
-      return this.labelNames.map((name) => (first[name] === undefined ? null : String(first[name])));
-    }
-    if (args.length !== this.labelNames.length) {
-      throw new Error(
-        `Invalid number of arguments (${args.length}) for label names (${this.labelNames.length}): ${this.labelNames.join(', ')}`,
-      );
-    }
-    return (args as string[]).map(String);
-  }
-
-  private labelObject(values: readonly (string | null)[]): Labels<T> {
-    const labels: Labels<T> = {};
-    this.labelNames.forEach((name, i) => {
-      const value = values[i];
-      if (value !== null && value !== undefined) labels[name] = value;
-    });
-    return Object.freeze(labels);
   }
 }
 
