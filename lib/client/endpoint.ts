@@ -251,18 +251,13 @@ export class Endpoint {
 
   /**
    * Whether a new connection should open rather than a busy one take more: the pool has room
-   * (`accepting` open, plus those opening) and the server looks well. Not after a failed
-   * attempt (until a connection opens): a server refusing more connections must not hold calls
-   * back from those it has. Not after a failure since its last answer (a connection broken, a
-   * call timed out): a dying server may still accept a connection, and lose what is written on it.
+   * under {@link mostConnections} (`accepting` open, plus those opening), which also keeps it
+   * from growing after a failure since the server last answered, and the server looks well. Not
+   * after a failed attempt either (until a connection opens): a server refusing more connections
+   * must not hold calls back from those it has.
    */
   private mayGrow(accepting: number): boolean {
-    return (
-      this.healthy &&
-      accepting + this.opening < this.settings.poolSize &&
-      this.lastAttemptError === undefined &&
-      this.ejection.consecutiveFailures === 0
-    );
+    return this.healthy && this.lastAttemptError === undefined && accepting + this.opening < this.mostConnections(accepting);
   }
 
   /**
@@ -288,9 +283,10 @@ export class Endpoint {
   }
 
   /**
-   * How many connections `grow` may have open or opening. After a failure since the last answer,
-   * no more than those still taking requests (one if none): a server dying by SIGKILL accepts
-   * connections until its listener closes, and what is written on a new one is lost with the rest.
+   * How many connections may be open or opening (`grow`, `mayGrow`). After a failure since the
+   * last answer (a connection broken, a call timed out), no more than those still taking requests
+   * (one if none): a server dying by SIGKILL accepts connections until its listener closes, and
+   * what is written on a new one is lost with the rest.
    */
   private mostConnections(accepting: number): number {
     const { poolSize } = this.settings;

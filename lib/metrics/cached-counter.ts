@@ -1,5 +1,5 @@
 import { Counter, type Aggregator, type CounterConfiguration } from 'prom-client';
-import { labelObject, labelValues, type Labels } from './label-sets.js';
+import { LabelSets, type Labels } from './label-sets.js';
 
 /**
  * A prom-client `Counter` whose label sets are objects made once: `inc` on a child is one
@@ -18,7 +18,7 @@ export class CachedCounter<T extends string = string> extends Counter<T> {
   declare readonly aggregator: Aggregator;
 
   // Not initialised here: prom-client's constructor calls reset() before our fields would exist.
-  private children?: Map<string, CachedCounterChild<T>>;
+  private children?: LabelSets<T, CachedCounterChild<T>>;
 
   constructor(configuration: Omit<CounterConfiguration<T>, 'collect' | 'enableExemplars'>) {
     super(configuration);
@@ -30,15 +30,8 @@ export class CachedCounter<T extends string = string> extends Counter<T> {
   override labels(...values: string[]): CachedCounterChild<T>;
   override labels(labels: Labels<T>): CachedCounterChild<T>;
   override labels(...args: [Labels<T>] | string[]): CachedCounterChild<T> {
-    const values = labelValues(this.labelNames, args);
-    const key = JSON.stringify(values);
-    this.children ??= new Map();
-    let child = this.children.get(key);
-    if (child === undefined) {
-      child = new CachedCounterChild(labelObject(this.labelNames, values));
-      this.children.set(key, child);
-    }
-    return child;
+    this.children ??= new LabelSets(this.labelNames, (labels) => new CachedCounterChild(labels));
+    return this.children.get(args);
   }
 
   override inc(value?: number): void;
@@ -55,20 +48,21 @@ export class CachedCounter<T extends string = string> extends Counter<T> {
   override remove(...values: string[]): void;
   override remove(labels: Labels<T>): void;
   override remove(...args: [Labels<T>] | string[]): void {
-    this.children?.get(JSON.stringify(labelValues(this.labelNames, args)))?.reset();
+    this.children?.find(args)?.reset();
   }
 
   /** Takes every label set out of the exposition until its next `inc` (see {@link remove}). */
   override reset(): void {
-    this.children?.forEach((child) => child.reset());
+    for (const child of this.children?.values() ?? []) child.reset();
   }
 
   override async get(): ReturnType<Counter<T>['get']> {
-    // A counter without labels shows 0 before its first inc, as prom-client's does.
-    const always = this.labelNames.length === 0 ? this.labels({}) : undefined;
+    // A counter without labels shows its one label set, 0 before its first inc, as prom-client's does.
+    const unlabelled = this.labelNames.length === 0;
+    if (unlabelled) this.labels({});
     const values = [];
     for (const child of this.children?.values() ?? []) {
-      if (child.shown || child === always) values.push({ labels: child.labels, value: child.value });
+      if (child.shown || unlabelled) values.push({ labels: child.labels, value: child.value });
     }
     const metric = { name: this.name, help: this.help, type: 'counter', aggregator: this.aggregator, values };
     // prom-client's typing wants `collect` here, which its own metrics' get() does not return.

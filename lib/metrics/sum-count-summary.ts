@@ -1,5 +1,5 @@
 import { Summary, type Aggregator, type SummaryConfiguration } from 'prom-client';
-import { labelObject, labelValues, type Labels } from './label-sets.js';
+import { LabelSets, type Labels } from './label-sets.js';
 
 /**
  * A prom-client `Summary` that keeps only a count and a sum per label set: what the reference
@@ -18,7 +18,7 @@ export class SumCountSummary<T extends string = string> extends Summary<T> {
   declare readonly aggregator: Aggregator;
 
   // Not initialised here: prom-client's constructor calls reset() before our fields would exist.
-  private children?: Map<string, SumCountChild<T>>;
+  private children?: LabelSets<T, SumCountChild<T>>;
 
   constructor(configuration: Omit<SummaryConfiguration<T>, 'percentiles' | 'collect'>) {
     super({ ...configuration, percentiles: [] });
@@ -31,15 +31,8 @@ export class SumCountSummary<T extends string = string> extends Summary<T> {
   override labels(...values: string[]): SumCountChild<T>;
   override labels(labels: Labels<T>): SumCountChild<T>;
   override labels(...args: [Labels<T>] | string[]): SumCountChild<T> {
-    const values = labelValues(this.labelNames, args);
-    const key = JSON.stringify(values);
-    this.children ??= new Map();
-    let child = this.children.get(key);
-    if (child === undefined) {
-      child = new SumCountChild(this, labelObject(this.labelNames, values));
-      this.children.set(key, child);
-    }
-    return child;
+    this.children ??= new LabelSets(this.labelNames, (labels) => new SumCountChild(this, labels));
+    return this.children.get(args);
   }
 
   override observe(value: number): void;
@@ -61,12 +54,12 @@ export class SumCountSummary<T extends string = string> extends Summary<T> {
   override remove(...values: string[]): void;
   override remove(labels: Labels<T>): void;
   override remove(...args: [Labels<T>] | string[]): void {
-    this.children?.delete(JSON.stringify(labelValues(this.labelNames, args)));
+    this.children?.delete(args);
   }
 
   /** Zeroes every label set and keeps them, as prom-client's Summary does. */
   override reset(): void {
-    this.children?.forEach((child) => child.reset());
+    for (const child of this.children?.values() ?? []) child.reset();
   }
 
   override async get(): ReturnType<Summary<T>['get']> {
